@@ -1,0 +1,5 @@
+"""nhigov: governance portal for non-human identities."""
+
+from .celery import app as celery_app
+
+__all__ = ["celery_app"]
