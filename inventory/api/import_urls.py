@@ -1,0 +1,3 @@
+"""API route for imports (placeholder until the importer lands)."""
+
+urlpatterns: list = []

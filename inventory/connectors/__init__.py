@@ -1,0 +1,1 @@
+"""Connectors read sources and yield plain records; inventory.sync writes them."""
