@@ -48,6 +48,15 @@ class IdentityFilterSet(filters.FilterSet):
         model = Identity
         fields: list[str] = []
 
+    def __init__(self, data=None, *args, **kwargs):
+        # An empty parameter (?kind=) means "any", as the filter form's "Any" option sends.
+        if data is not None:
+            data = data.copy()
+            for key in list(data.keys()):
+                values = [v for v in data.getlist(key) if v.strip()]
+                data.setlist(key, values) if values else data.pop(key)
+        super().__init__(data, *args, **kwargs)
+
     def search(self, queryset, name, value):
         value = value.strip()
         if not value:

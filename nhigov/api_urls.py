@@ -1,8 +1,36 @@
-"""API v1 routes (placeholder until the API lands)."""
+"""API v1 routes: the register's viewsets, the OpenAPI schema and its docs page.
 
-from django.urls import path
-from django.views.generic import TemplateView
+The schema and docs need a role like every other endpoint: the schema describes the
+register's shape and is no business of anonymous visitors.
+"""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from inventory.api.views import CredentialViewSet, IdentityViewSet, SourceViewSet, SyncRunViewSet
+from nhigov.lib.api_permissions import RolePermission
+from ownership.api import PersonViewSet, TeamViewSet
+
+router = DefaultRouter()
+router.register("identities", IdentityViewSet, basename="api-identity")
+router.register("credentials", CredentialViewSet, basename="api-credential")
+router.register("people", PersonViewSet, basename="api-person")
+router.register("teams", TeamViewSet, basename="api-team")
+router.register("sources", SourceViewSet, basename="api-source")
+router.register("sync-runs", SyncRunViewSet, basename="api-syncrun")
 
 urlpatterns = [
-    path("docs/", TemplateView.as_view(template_name="base.html"), name="api-docs"),
+    path(
+        "schema/",
+        SpectacularAPIView.as_view(permission_classes=[RolePermission]),
+        name="api-schema",
+    ),
+    path(
+        "docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[RolePermission]),
+        name="api-docs",
+    ),
+    path("", include("inventory.api.import_urls")),
+    path("", include(router.urls)),
 ]

@@ -1,7 +1,10 @@
 """Sources page: each configured source with its latest runs."""
+
 from django.views.generic import ListView
 
-from inventory.models import Source
+from django.db.models import Prefetch
+
+from inventory.models import Source, SyncRun
 from inventory.views.mixins import ReadAllMixin
 
 
@@ -10,4 +13,6 @@ class SourceListView(ReadAllMixin, ListView):
     context_object_name = "sources"
 
     def get_queryset(self):
-        return Source.objects.prefetch_related("runs")
+        # Sliced prefetch: the latest runs per source, not a source's whole history.
+        recent = SyncRun.objects.order_by("-started_at")[:5]
+        return Source.objects.prefetch_related(Prefetch("runs", recent, to_attr="recent_runs"))

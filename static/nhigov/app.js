@@ -33,9 +33,25 @@
       });
     });
   }
+  // Filter forms drop empty fields so URLs stay short and shareable.
+  function dropEmpty(formData) {
+    Array.from(formData.keys()).forEach(function (key) {
+      var kept = formData.getAll(key).filter(function (v) { return String(v).trim() !== ""; });
+      formData.delete(key);
+      kept.forEach(function (v) { formData.append(key, v); });
+    });
+  }
   function bindAll(root) { bindSelectAll(root); bindAutoSubmit(root); bindConfirm(root); updateSelectedCount(); }
   onReady(function () {
     bindAll(document);
     document.body.addEventListener("htmx:afterSwap", function (ev) { bindAll(ev.target); });
+    document.addEventListener("formdata", function (ev) {
+      if (ev.target.method === "get") dropEmpty(ev.formData);
+    });
+    document.body.addEventListener("htmx:configRequest", function (ev) {
+      if (ev.detail.verb !== "get") return;
+      var params = ev.detail.formData || ev.detail.parameters;
+      if (params && typeof params.keys === "function") dropEmpty(params);
+    });
   });
 })();

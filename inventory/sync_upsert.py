@@ -1,0 +1,240 @@
+"""One batch of the sync upsert, set-based: a fixed number of queries per batch however
+many records it holds (load, insert, update, fill, refresh, credentials, audit).
+
+Rows whose data hash and status are unchanged are not written. People-owned fields are
+never part of the bulk update; hints reach them through one conditional UPDATE whose
+"still empty" test runs inside the database, so an edit made in the portal while the
+batch runs is never overwritten.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from inventory.choices import CredentialStatus, IdentityStatus
+from inventory.connectors.base import CredentialRecord, IdentityRecord
+from inventory.models import Credential, Identity, Source, SyncRun
+from inventory.sync_helpers import PRESENT, Resolver, is_empty, normalize, record_hash
+from nhigov.lib.audit import Actor, Change, record_many
+
+# What the source reports; written whenever the hash or the status changes.
+DISCOVERED = [
+    "provider", "kind", "name", "path", "privilege", "permissions_summary",
+    "interactive_login", "auth_method", "created_at_source", "last_used_at",
+    "last_rotated_at", "expires_at", "status", "tags", "attributes", "owner_hints",
+]
+WRITE_FIELDS = [*DISCOVERED, "data_hash", "last_seen_at", "missing_since", "updated_at"]
+LOAD_FIELDS = [
+    "id", "code", "name", "external_id", "data_hash", "status", "last_seen_at",
+    "missing_since", "environment", "technical_owner", "business_owner", "backup_owner",
+    "team", "purpose", "zone", "workload", "change_ticket",
+]
+CREDENTIAL_FIELDS = [
+    "fingerprint", "created_at_source", "last_used_at", "expires_at", "status",
+    "key_algorithm", "key_size", "attributes",
+]
+# bulk_update compiles one CASE per column; PostgreSQL evaluates it row by row, so
+# statements of a few hundred rows stay far faster than one of thousands.
+UPDATE_CHUNK = 500
+
+
+@dataclass
+class RunState:
+    """What a run carries from batch to batch: ids seen, caches, and the run's counts."""
+
+    source: Source
+    run: SyncRun
+    actor: Actor
+    refresh_after: timedelta | None
+    resolver: Resolver = field(default_factory=Resolver)
+    seen_ids: set[int] = field(default_factory=set)
+    # Existing rows seen that were active/disabled before the run: the held-run base.
+    known_present: int = 0
+    # Seen rows whose last_seen_at predates the run (not refreshed): stamped only if the
+    # run is held, so a later confirmation can tell seen from unseen rows.
+    unstamped: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Plan:
+    new: list[tuple[Identity, IdentityRecord]] = field(default_factory=list)
+    changed: list[Identity] = field(default_factory=list)
+    changed_creds: list[tuple[int, IdentityRecord]] = field(default_factory=list)
+    fills: list[tuple[int, str, object, bool]] = field(default_factory=list)
+    refresh: list[int] = field(default_factory=list)
+    returned: list[Change] = field(default_factory=list)
+
+
+def upsert_batch(state: RunState, records: list[IdentityRecord]) -> None:
+    """Upsert one batch of records into the register, in one transaction."""
+    now = timezone.now()
+    batch = {r.external_id: r for r in map(normalize, records)}  # last duplicate wins
+    state.resolver.prime(list(batch.values()))
+    existing = Identity.objects.filter(source=state.source, external_id__in=list(batch))
+    rows = {obj.external_id: obj for obj in existing.only(*LOAD_FIELDS)}
+    plan = _Plan()
+    for external_id, record in batch.items():
+        obj = rows.get(external_id)
+        if obj is None:
+            plan.new.append((_new_identity(state, record, now), record))
+        elif obj.pk not in state.seen_ids:  # repeated across batches: counted once
+            _plan_existing(state, plan, obj, record, now)
+    with transaction.atomic():
+        _write(state, plan, now)
+
+
+def _discovered(record: IdentityRecord) -> dict:
+    return {name: getattr(record, name) for name in DISCOVERED}
+
+
+def _new_identity(state: RunState, record: IdentityRecord, now: datetime) -> Identity:
+    obj = Identity(source=state.source, external_id=record.external_id,
+                   data_hash=record_hash(record), last_seen_at=now, **_discovered(record))
+    # A new row has nothing people set yet: every usable hint fills its field.
+    for attname, value in state.resolver.hint_values(record).items():
+        setattr(obj, attname, value)
+    if record.environment:
+        obj.environment_id = state.resolver.environment_id(record.environment)
+    state.run.seen += 1
+    state.run.created += 1
+    return obj
+
+
+def _plan_existing(state: RunState, plan: _Plan, obj: Identity, record: IdentityRecord,
+                   now: datetime) -> None:
+    run = state.run
+    state.seen_ids.add(obj.pk)
+    run.seen += 1
+    state.known_present += obj.status in PRESENT
+    digest = record_hash(record)
+    changed = obj.data_hash != digest
+    if not changed and obj.status == record.status:
+        run.unchanged += 1
+        _plan_unchanged(state, plan, obj, now)
+        return
+    if obj.status == IdentityStatus.MISSING:
+        run.returned += 1
+        plan.returned.append(Change(
+            "identity.returned", "identity", obj.code, obj.name,
+            {"status": obj.status, "missing_since": obj.missing_since},
+            {"status": record.status}))
+    run.updated += changed
+    run.unchanged += not changed
+    plan.fills.extend(_fills(state, obj, record))
+    for name, value in _discovered(record).items():
+        setattr(obj, name, value)
+    obj.data_hash, obj.last_seen_at, obj.missing_since, obj.updated_at = digest, now, None, now
+    plan.changed.append(obj)
+    if changed:
+        plan.changed_creds.append((obj.pk, record))
+
+
+def _plan_unchanged(state: RunState, plan: _Plan, obj: Identity, now: datetime) -> None:
+    last = obj.last_seen_at
+    if last is None or (state.refresh_after is not None and now - last >= state.refresh_after):
+        plan.refresh.append(obj.pk)
+    elif last < state.run.started_at:
+        state.unstamped.append(obj.pk)
+
+
+def _fills(state: RunState, obj: Identity, record: IdentityRecord) -> list:
+    """(pk, attname, value, only_if_empty) for people-owned fields hints may fill, and
+    the source's own environment, which it may set."""
+    fills = []
+    for attname, value in state.resolver.hint_values(record).items():
+        if attname == "environment_id" and record.environment:
+            continue  # the source names the environment itself; that wins over a hint
+        if is_empty(getattr(obj, attname)):
+            fills.append((obj.pk, attname, value, True))
+    env_id = state.resolver.environment_id(record.environment)
+    if env_id and env_id != obj.environment_id:
+        fills.append((obj.pk, "environment_id", env_id, False))
+    return fills
+
+
+def _write(state: RunState, plan: _Plan, now: datetime) -> None:
+    new_creds: list[tuple[int, IdentityRecord]] = []
+    if plan.new:
+        created = Identity.objects.bulk_create([obj for obj, _ in plan.new])
+        state.seen_ids.update(obj.pk for obj in created)
+        new_creds = [(obj.pk, record) for obj, record in plan.new]
+    if plan.changed:
+        Identity.objects.bulk_update(plan.changed, WRITE_FIELDS, batch_size=UPDATE_CHUNK)
+    if plan.fills:
+        _apply_fills(plan.fills, now)
+    if plan.refresh:
+        # last_seen_at only; updated_at keeps meaning "data changed".
+        Identity.objects.filter(pk__in=plan.refresh).update(last_seen_at=now)
+    sync_credentials(new_creds, plan.changed_creds, now)
+    if plan.returned:
+        record_many(state.actor, plan.returned)
+
+
+def _empty(attname: str) -> Q:
+    return Q(**{f"{attname}__isnull": True}) if attname.endswith("_id") else Q(**{attname: ""})
+
+
+def _apply_fills(fills: list[tuple[int, str, object, bool]], now: datetime) -> None:
+    """One UPDATE for every fill of the batch; the emptiness test runs in SQL."""
+    by_field = defaultdict(list)
+    for pk, attname, value, only_if_empty in fills:
+        cond = Q(pk=pk) & _empty(attname) if only_if_empty else Q(pk=pk)
+        by_field[attname].append(When(cond, then=Value(value)))
+    updates = {}
+    for attname, whens in by_field.items():
+        model_field = Identity._meta.get_field(attname)
+        case = Case(*whens, default=F(attname), output_field=model_field)
+        if connection.features.requires_casted_case_in_updates:
+            case = Cast(case, output_field=model_field)
+        updates[attname] = case
+    pks = {pk for pk, *_ in fills}
+    Identity.objects.filter(pk__in=pks).update(**updates, updated_at=now)
+
+
+def _new_credential(identity_id: int, rec: CredentialRecord) -> Credential:
+    return Credential(identity_id=identity_id, kind=rec.kind, external_id=rec.external_id,
+                      **{name: getattr(rec, name) for name in CREDENTIAL_FIELDS})
+
+
+def sync_credentials(new: list[tuple[int, IdentityRecord]],
+                     changed: list[tuple[int, IdentityRecord]], now: datetime) -> None:
+    """Upsert credentials by (identity, kind, external_id). A credential the source no
+    longer reports for a changed identity is marked revoked (kept, never deleted)."""
+    to_create = [_new_credential(pk, c) for pk, record in new for c in record.credentials]
+    to_update = []
+    if changed:
+        wanted = {(pk, c.kind, c.external_id): c for pk, r in changed for c in r.credentials}
+        stored = Credential.objects.filter(identity_id__in=[pk for pk, _ in changed])
+        for cred in stored:
+            rec = wanted.pop((cred.identity_id, cred.kind, cred.external_id), None)
+            if _refresh_credential(cred, rec):
+                cred.updated_at = now
+                to_update.append(cred)
+        to_create += [_new_credential(key[0], rec) for key, rec in wanted.items()]
+    if to_create:
+        Credential.objects.bulk_create(to_create)
+    if to_update:
+        Credential.objects.bulk_update(to_update, [*CREDENTIAL_FIELDS, "updated_at"],
+                                       batch_size=UPDATE_CHUNK)
+
+
+def _refresh_credential(cred: Credential, rec: CredentialRecord | None) -> bool:
+    """Bring a stored credential in line with the source; True when it changed."""
+    if rec is None:
+        if cred.status == CredentialStatus.REVOKED:
+            return False
+        cred.status = CredentialStatus.REVOKED
+        return True
+    changed = False
+    for name in CREDENTIAL_FIELDS:
+        if getattr(cred, name) != getattr(rec, name):
+            setattr(cred, name, getattr(rec, name))
+            changed = True
+    return changed
