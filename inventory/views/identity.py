@@ -77,7 +77,7 @@ class IdentityEditView(EditorMixin, IdentityScopedMixin, UpdateView):
         # Re-read the stored row: the form has already written new values onto instance.
         identity = Identity.objects.get(pk=self.object.pk)
         changed = update_identity(
-            identity, form.changes(), Actor.for_user(self.request.user),
+            identity, form.changes(), Actor.for_request(self.request),
             form.cleaned_data["reason"],
         )
         if changed:

@@ -123,7 +123,7 @@ class IdentityExportView(RoleRequiredMixin, View):
         fs = filtered(request)
         qs = fs.qs if fs.is_valid() else fs.queryset.none()
         record(
-            Actor.for_user(request.user),
+            Actor.for_request(request),
             Change("identity.export", "register", "csv", "Register CSV",
                    after={"filter": _without_paging(request.GET)}),
             reason="CSV download",
@@ -155,7 +155,7 @@ class BulkAssignView(EditorMixin, View):
             qs = visible_identities(request.user).filter(code__in=data["selected"])
         try:
             changed = bulk_assign(
-                qs, data["field"], data["resolved"], Actor.for_user(request.user), data["reason"]
+                qs, data["field"], data["resolved"], Actor.for_request(request), data["reason"]
             )
         except EditError as exc:
             messages.error(request, str(exc))

@@ -39,6 +39,10 @@ class Actor:
         return cls(AuditEvent.ActorType.USER, user.email or user.get_username(), user.pk, request_id)
 
     @classmethod
+    def for_request(cls, request) -> Actor:
+        return cls.for_user(request.user, getattr(request, "request_id", ""))
+
+    @classmethod
     def system(cls, label: str) -> Actor:
         return cls(AuditEvent.ActorType.SYSTEM, label)
 

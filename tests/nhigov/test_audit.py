@@ -1,0 +1,77 @@
+"""The audit log is hash-chained; tampering is found at the altered or missing row."""
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import DatabaseError, connection, transaction
+
+from nhigov.lib.audit import Actor, Change, record, record_many, verify_chain
+from nhigov.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def seed(n: int = 5) -> list[AuditEvent]:
+    actor = Actor.system("test-run")
+    record_many(actor, [Change("identity.update", "identity", f"id-{i}", f"svc-{i}",
+                               {"zone": "compute"}, {"zone": "storage"}) for i in range(n)],
+                reason="seed")
+    return list(AuditEvent.objects.order_by("id"))
+
+
+def raw(sql: str, params: list) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def test_it_chains_each_event_to_the_previous_one():
+    events = seed(3)
+    record(Actor.system("later"), Change("source.update", "source", "s1"), reason="second batch")
+    events = list(AuditEvent.objects.order_by("id"))
+    assert events[0].prev_hash == "0" * 64
+    assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:], strict=False))
+    report = verify_chain()
+    assert report.ok and report.checked == 4
+    call_command("verify_audit")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="trigger exists on PostgreSQL")
+def test_it_refuses_update_and_delete_on_postgresql():
+    event = seed(1)[0]
+    for sql in ("UPDATE nhigov_auditevent SET reason = 'x' WHERE id = %s",
+                "DELETE FROM nhigov_auditevent WHERE id = %s"):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            raw(sql, [event.id])
+
+
+def _disable_trigger():
+    if connection.vendor == "postgresql":
+        raw("ALTER TABLE nhigov_auditevent DISABLE TRIGGER nhigov_audit_no_change", [])
+
+
+def test_it_names_the_altered_event():
+    events = seed(5)
+    _disable_trigger()  # simulate an attacker with table-owner rights
+    raw("UPDATE nhigov_auditevent SET reason = 'nothing to see' WHERE id = %s", [events[2].id])
+    report = verify_chain()
+    assert not report.ok
+    assert report.first_bad_id == events[2].id
+    assert report.problem == "event content altered"
+    with pytest.raises(CommandError, match=f"broken at event {events[2].id}"):
+        call_command("verify_audit")
+
+
+def test_it_names_the_event_after_a_deleted_one():
+    events = seed(5)
+    _disable_trigger()
+    raw("DELETE FROM nhigov_auditevent WHERE id = %s", [events[1].id])
+    report = verify_chain()
+    assert report.first_bad_id == events[2].id
+    assert "missing" in report.problem
+
+
+def test_it_records_nothing_when_the_change_rolls_back():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        record(Actor.system("t"), Change("identity.update", "identity", "x"), reason="r")
+        raise RuntimeError("change failed after the audit call")
+    assert not AuditEvent.objects.exists()

@@ -1,0 +1,52 @@
+"""Anonymous visitors see only the login page; sign-in is email and password."""
+
+import pytest
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+PAGES = ["/", "/identities/", "/sources/", "/teams/", "/people/", "/import/",
+         "/identities/export.csv"]
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_it_sends_anonymous_visitors_to_the_login_page(url):
+    response = Client().get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_it_refuses_anonymous_api_calls():
+    assert Client().get("/api/v1/identities/").status_code in (401, 403)
+
+
+def test_it_signs_in_with_email_and_password(users):
+    client = Client()
+    page = client.get("/accounts/login/")
+    assert page.status_code == 200
+    assert b"Sign in" in page.content
+    response = client.post("/accounts/login/", {"login": "analyst@example.test",
+                                                "password": "correct-horse-battery"})
+    assert response.status_code == 302
+    assert client.get("/identities/").status_code == 200
+
+
+def test_it_gives_the_same_answer_for_unknown_accounts_and_wrong_passwords(users):
+    wrong = Client().post("/accounts/login/", {"login": "analyst@example.test",
+                                               "password": "nope-nope-nope"})
+    unknown = Client().post("/accounts/login/", {"login": "nobody@example.test",
+                                                 "password": "nope-nope-nope"})
+    assert wrong.status_code == unknown.status_code == 200
+    assert wrong.context["form"].non_field_errors() == unknown.context["form"].non_field_errors()
+
+
+def test_it_offers_no_self_sign_up():
+    response = Client().get("/accounts/signup/")
+    assert response.status_code in (200, 302, 403)
+    assert b'name="password1"' not in response.content
+
+
+def test_it_tags_every_response_with_a_request_id(client_for):
+    response = client_for("analyst").get("/identities/", HTTP_X_REQUEST_ID="trace-12345678")
+    assert response["X-Request-ID"] == "trace-12345678"
+    assert len(client_for("analyst").get("/identities/")["X-Request-ID"]) == 32
