@@ -28,10 +28,10 @@ def _shown(value):
     """The audit log shows related objects by their natural key, not database ids."""
     if value is None:
         return None
+    if hasattr(value, "slug"):  # teams and environments (a team also has a mailbox)
+        return value.slug
     if hasattr(value, "email"):
         return value.email
-    if hasattr(value, "slug"):
-        return value.slug
     return value
 
 

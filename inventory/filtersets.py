@@ -17,14 +17,21 @@ SORT_FIELDS = [
 ]
 
 
+class _ByNaturalKey(filters.ModelMultipleChoiceFilter):
+    """Chosen by code or slug in the URL; filters on the object itself, not on its key."""
+
+    def get_filter_predicate(self, v) -> dict:
+        return {self.field_name: v}
+
+
 class IdentityFilterSet(filters.FilterSet):
     q = filters.CharFilter(method="search", label="Search")
     kind = filters.MultipleChoiceFilter(choices=IdentityKind.choices)
     provider = filters.MultipleChoiceFilter(choices=Provider.choices)
-    source = filters.ModelMultipleChoiceFilter(
+    source = _ByNaturalKey(
         queryset=Source.objects.all(), to_field_name="code"
     )
-    environment = filters.ModelMultipleChoiceFilter(
+    environment = _ByNaturalKey(
         queryset=Environment.objects.all(), to_field_name="slug"
     )
     zone = filters.MultipleChoiceFilter(choices=Zone.choices)
@@ -34,7 +41,7 @@ class IdentityFilterSet(filters.FilterSet):
     owner = filters.ModelChoiceFilter(
         queryset=Person.objects.all(), to_field_name="code", method="filter_owner"
     )
-    team = filters.ModelMultipleChoiceFilter(queryset=Team.objects.all(), to_field_name="code")
+    team = _ByNaturalKey(queryset=Team.objects.all(), to_field_name="code")
     has_owner = filters.BooleanFilter(method="filter_has_owner", label="Has owner")
     interactive_login = filters.BooleanFilter()
     expires_within = filters.NumberFilter(

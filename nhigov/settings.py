@@ -33,7 +33,7 @@ SITE_URL = env_url("SITE_URL", ("http", "https"), "http://127.0.0.1:8000").rstri
 CSRF_TRUSTED_ORIGINS = [SITE_URL]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "nhigov.admin_site.NhigovAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

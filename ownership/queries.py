@@ -32,10 +32,13 @@ from inventory.models import Identity
 from ownership.models import Person, Team
 
 NO_OWNER = Q(technical_owner__isnull=True, business_owner__isnull=True)
+# A semi-join on the (few) departed people: about twice as fast on PostgreSQL as joining
+# the person table three times over every identity.
+_DEPARTED = Subquery(Person.objects.filter(is_active=False).order_by().values("pk"))
 OWNER_LEFT = (
-    Q(technical_owner__is_active=False)
-    | Q(business_owner__is_active=False)
-    | Q(backup_owner__is_active=False)
+    Q(technical_owner__in=_DEPARTED)
+    | Q(business_owner__in=_DEPARTED)
+    | Q(backup_owner__in=_DEPARTED)
 )
 ROLES = ("technical", "business", "backup")
 
@@ -140,10 +143,20 @@ def teams_with_members(search: str = "") -> QuerySet:
     return teams
 
 
-def team_rows(search: str = "", sort: str = "orphaned") -> list[TeamRow]:
+@dataclass
+class TeamTable:
+    """The team list: one row per team, and the bucket of identities without a team
+    (None while searching, since a search matches teams)."""
+
+    rows: list[TeamRow]
+    no_team: TeamRow | None
+
+
+def team_table(search: str = "", sort: str = "orphaned") -> TeamTable:
     """Every team matching `search` with its counts and register links, sorted by `sort`."""
+    search = search.strip()
     teams = teams_with_members(search)
-    counts = counts_by_team(teams if search.strip() else None)
+    counts = counts_by_team(teams if search else None)
     rows = []
     for team in teams:
         row = TeamRow(team, counts.get(team.pk, dict.fromkeys(SETS, 0)))
@@ -153,13 +166,9 @@ def team_rows(search: str = "", sort: str = "orphaned") -> list[TeamRow]:
             for name in SETS
         }
         rows.append(row)
-    return _sorted(rows, sort)
-
-
-def no_team_row() -> TeamRow:
-    """Identities without a team; the register cannot filter on "no team", so no links."""
-    counts = Identity.objects.filter(team__isnull=True).aggregate(**set_counts())
-    return TeamRow(None, counts)
+    # The register cannot filter on "no team", so that row carries no links.
+    no_team = None if search else TeamRow(None, counts.get(None, dict.fromkeys(SETS, 0)))
+    return TeamTable(_sorted(rows, sort), no_team)
 
 
 def _team_section(team: Team, name: str) -> str:
@@ -175,10 +184,10 @@ def _sorted(rows: list[TeamRow], sort: str) -> list[TeamRow]:
     return rows
 
 
-def team_totals(rows: list[TeamRow], no_team: TeamRow | None) -> dict[str, int]:
-    """Sums over the listed teams (plus the no-team bucket if given), for the stats strip."""
+def team_totals(table: TeamTable) -> dict[str, int]:
+    """Sums over the listed teams and the no-team bucket, for the stats strip."""
     totals = dict.fromkeys(SETS, 0)
-    for row in [*rows, *([no_team] if no_team else [])]:
+    for row in [*table.rows, *([table.no_team] if table.no_team else [])]:
         for name in SETS:
             totals[name] += row.counts[name]
     return totals
@@ -194,12 +203,17 @@ def team_members(team: Team) -> QuerySet:
     return with_owned_counts(Person.objects.filter(team=team)).order_by("-is_active", "name")
 
 
+# Columns the identity tables never show; JSON blobs can be large on a million rows.
+UNSHOWN = ("attributes", "owner_hints", "tags", "permissions_summary", "purpose", "data_hash")
+
+
 def team_orphans(team: Team) -> QuerySet:
     """The team's identities with neither technical nor business owner, riskiest first."""
     return (
         Identity.objects.all()
         .filter(NO_OWNER, team=team)
         .select_related("source", "environment")
+        .defer(*UNSHOWN)
         .order_by(*riskiest_first())
     )
 
@@ -211,6 +225,7 @@ def team_owner_left(team: Team) -> QuerySet:
         .filter(OWNER_LEFT, team=team)
         .select_related("source", "environment", "technical_owner", "business_owner",
                         "backup_owner")
+        .defer(*UNSHOWN)
         .order_by(*riskiest_first())
     )
 
@@ -225,6 +240,9 @@ def owned_by(person_ref) -> Q:
     )
 
 
+OWNED_COUNTS = ("technical_count", "business_count", "backup_count", "owned_count")
+
+
 def with_owned_counts(people: QuerySet) -> QuerySet:
     """Annotate people with identities owned per role and in total (any role)."""
     identities = Identity.objects.all()
@@ -237,6 +255,20 @@ def with_owned_counts(people: QuerySet) -> QuerySet:
     )
 
 
+def attach_owned_counts(people: list[Person]) -> list[Person]:
+    """Set OWNED_COUNTS on an already fetched page of people, in one query.
+
+    Counting after paging keeps a deep page cheap: annotating the paged queryset would
+    make PostgreSQL evaluate the subqueries for every row skipped by the OFFSET too.
+    """
+    counted = with_owned_counts(Person.objects.filter(pk__in=[p.pk for p in people]))
+    by_pk = {row["pk"]: row for row in counted.values("pk", *OWNED_COUNTS)}
+    for person in people:
+        for name in OWNED_COUNTS:
+            setattr(person, name, by_pk[person.pk][name])
+    return people
+
+
 PERSON_STATUSES = {
     "": "Everyone",
     "active": "Active",
@@ -246,7 +278,7 @@ PERSON_STATUSES = {
 
 
 def people(search: str = "", status: str = "", team: Team | None = None) -> QuerySet:
-    """People matching the list filters, with their team and owned counts, by name."""
+    """People matching the list filters, with their team, by name (see attach_owned_counts)."""
     found = Person.objects.select_related("team")
     search = search.strip()
     if search:
@@ -259,7 +291,7 @@ def people(search: str = "", status: str = "", team: Team | None = None) -> Quer
         found = found.filter(Exists(Identity.objects.filter(owned_by(OuterRef("pk")))))
     if team is not None:
         found = found.filter(team=team)
-    return with_owned_counts(found).order_by("name", "id")
+    return found.order_by("name", "id")
 
 
 def person_counts(person: Person) -> dict[str, int]:
@@ -282,6 +314,7 @@ def person_identities(person: Person, limit: int = 100) -> list[Identity]:
         Identity.objects.all()
         .filter(owned_by(person))
         .select_related("source", "environment", "team")
+        .defer(*UNSHOWN)
         .order_by(*riskiest_first())[:limit]
     )
     for identity in rows:

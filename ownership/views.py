@@ -29,12 +29,11 @@ class TeamListView(ReadAllMixin, TemplateView):
         q = self.request.GET.get("q", "").strip()
         sort = self.request.GET.get("sort", "orphaned")
         sort = sort if sort in queries.TEAM_SORTS else "orphaned"
-        rows = queries.team_rows(q, sort)
-        no_team = queries.no_team_row()
-        page = Paginator(rows, TEAMS_PER_PAGE).get_page(self.request.GET.get("page"))
+        table = queries.team_table(q, sort)
+        page = Paginator(table.rows, TEAMS_PER_PAGE).get_page(self.request.GET.get("page"))
         context.update(
-            q=q, sort=sort, page=page, rows=page.object_list, no_team=no_team,
-            totals=queries.team_totals(rows, None if q else no_team), team_count=len(rows),
+            q=q, sort=sort, page=page, rows=page.object_list, no_team=table.no_team,
+            totals=queries.team_totals(table), team_count=len(table.rows),
             orphaned_url=queries.set_url("orphaned"), all_url=queries.register_url(),
             sorts=[("name", "Team"), ("members", "Members"), ("identities", "Identities"),
                    ("orphaned", "Orphaned"), ("owner_left", "Owner left"),
@@ -55,9 +54,12 @@ class TeamDetailView(ReadAllMixin, DetailView):
         context = super().get_context_data(**kwargs)
         team, code = self.object, str(self.object.code)
         orphans, owner_left = queries.team_orphans(team), queries.team_owner_left(team)
+        members = list(queries.team_members(team))
         context.update(
             counts=queries.team_counts(team),
-            members=queries.team_members(team),
+            members=members,
+            members_active=sum(p.is_active for p in members),
+            members_left=sum(not p.is_active for p in members),
             orphans=orphans[:IDENTITIES_SHOWN],
             owner_left=owner_left[:IDENTITIES_SHOWN],
             shown=IDENTITIES_SHOWN,
@@ -79,9 +81,10 @@ class PersonListView(ReadAllMixin, TemplateView):
         team = self._team(get.get("team", ""))
         people = queries.people(q, status, team)
         page = Paginator(people, PEOPLE_PER_PAGE).get_page(get.get("page"))
+        page.object_list = queries.attach_owned_counts(list(page.object_list))
         context.update(
             q=q, status=status, team=team, page=page, statuses=queries.PERSON_STATUSES,
-            filtered=bool(q or status or team), query=_without_page(get),
+            filtered=bool(q or status or team),
         )
         return context
 
@@ -112,10 +115,4 @@ class PersonDetailView(ReadAllMixin, DetailView):
             teams_led=list(person.teams_led.all()),
         )
         return context
-
-
-def _without_page(get) -> str:
-    params = get.copy()
-    params.pop("page", None)
-    return params.urlencode()
 

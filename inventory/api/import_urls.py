@@ -1,3 +1,9 @@
-"""API route for imports (placeholder until the importer lands)."""
+"""API route for imports (included under /api/v1/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from inventory.api.imports import ImportAPIView
+
+urlpatterns = [
+    path("imports/", ImportAPIView.as_view(), name="api-import"),
+]

@@ -99,7 +99,24 @@ class IdentityBriefSerializer(serializers.ModelSerializer):
 # --- reference fields: natural key on write, nested representation on read ----------------
 
 
-class PersonRefField(serializers.RelatedField):
+class _RefField(serializers.RelatedField):
+    """Natural key on write, the `brief` nested representation on read."""
+
+    brief: type[serializers.ModelSerializer]
+    key: str
+
+    def to_representation(self, value) -> dict:
+        return self.brief(value).data
+
+    def get_choices(self, cutoff: int | None = None) -> dict:
+        # The browsable API keys its <select> by what a client sends: the natural key.
+        queryset = self.get_queryset()
+        if cutoff is not None:
+            queryset = queryset[:cutoff]
+        return {getattr(obj, self.key): self.display_value(obj) for obj in queryset}
+
+
+class PersonRefField(_RefField):
     """Written as a person's email (case-insensitive); read as {code, email, name}.
     Only active people can be assigned: one who has left cannot answer for anything."""
 
@@ -107,6 +124,7 @@ class PersonRefField(serializers.RelatedField):
         "unknown": "No active person has the email {value!r}.",
         "ambiguous": "Several people match the email {value!r}; use the exact spelling.",
     }
+    brief, key = PersonBriefSerializer, "email"
 
     def __init__(self, **kwargs) -> None:
         kwargs.setdefault("queryset", Person.objects.filter(is_active=True))
@@ -122,12 +140,11 @@ class PersonRefField(serializers.RelatedField):
             self.fail("ambiguous", value=value)
         return exact[0] if exact else matches[0]
 
-    def to_representation(self, value: Person) -> dict:
-        return PersonBriefSerializer(value).data
 
-
-class TeamRefField(serializers.RelatedField):
+class TeamRefField(_RefField):
     """Written as a team's code (UUID) or slug; read as {code, name}."""
+
+    brief, key = TeamBriefSerializer, "slug"
 
     default_error_messages = {"unknown": "No team has the code or slug {value!r}."}
 
@@ -145,9 +162,6 @@ class TeamRefField(serializers.RelatedField):
         if team is None:
             self.fail("unknown", value=value)
         return team
-
-    def to_representation(self, value: Team) -> dict:
-        return TeamBriefSerializer(value).data
 
 
 class _RefFieldSchema(OpenApiSerializerFieldExtension):

@@ -66,11 +66,6 @@ class ReadAllPermission(BasePermission):
         return can_edit(request.user)
 
 
-def actor_for(request: Request) -> Actor:
-    """The audit actor for an API request; a client-sent request id ties log lines up."""
-    return Actor.for_user(request.user, request.headers.get("X-Request-ID", "")[:64])
-
-
 def natural_key(value):
     """How the audit log names a related object: slug (team, environment), email
     (person), else code. Never the database id, which means nothing outside."""
@@ -98,7 +93,7 @@ class AuditedWriteMixin:
     def _record(self, action: str, obj: Model, before: dict, after: dict, reason: str) -> None:
         change = Change(f"{self.audit_type}.{action}", self.audit_type, obj.code, str(obj),
                         before, after)
-        record(actor_for(self.request), change, reason)
+        record(Actor.for_request(self.request), change, reason)
 
     def perform_create(self, serializer) -> None:
         reason = serializer.validated_data.pop("reason", "")
@@ -244,7 +239,7 @@ class IdentityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             # Lock the row so two editors cannot record the same "before" twice.
             locked = Identity.objects.select_for_update().get(pk=identity.pk)
             try:
-                update_identity(locked, changes, actor_for(request), reason)
+                update_identity(locked, changes, Actor.for_request(request), reason)
             except EditError as exc:
                 raise ValidationError({"detail": str(exc)}) from exc
         return Response(self.get_serializer(self.get_object()).data)

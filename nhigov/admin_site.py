@@ -1,0 +1,19 @@
+"""Django admin opens to the admin role (group), not to a separate is_staff flag, so
+there is one place that decides who administers nhigov."""
+
+from django.contrib import admin
+from django.contrib.admin.apps import AdminConfig
+
+from nhigov.lib.roles import can_administer
+
+
+class NhigovAdminSite(admin.AdminSite):
+    site_header = "nhigov administration"
+    site_title = "nhigov admin"
+
+    def has_permission(self, request) -> bool:
+        return request.user.is_active and can_administer(request.user)
+
+
+class NhigovAdminConfig(AdminConfig):
+    default_site = "nhigov.admin_site.NhigovAdminSite"
