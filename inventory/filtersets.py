@@ -45,7 +45,8 @@ class IdentityFilterSet(filters.FilterSet):
     has_owner = filters.BooleanFilter(method="filter_has_owner", label="Has owner")
     interactive_login = filters.BooleanFilter()
     expires_within = filters.NumberFilter(
-        method="filter_expires_within", label="Expires within (days)", min_value=0
+        method="filter_expires_within", label="Expires within (days)", min_value=0,
+        max_value=36500,  # a century; larger values overflow datetime arithmetic
     )
     last_used_before = filters.DateFilter(
         method="filter_last_used_before", label="Last used before"

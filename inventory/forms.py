@@ -26,7 +26,14 @@ class PersonByEmailField(forms.ModelChoiceField):
         super().__init__(queryset=Person.objects.all(), to_field_name="email", **kwargs)
 
     def to_python(self, value):
-        return super().to_python((value or "").strip().lower() or None)
+        email = (value or "").strip()
+        if not email:
+            return None
+        # Addresses from sources keep their case; match the way people type them.
+        person = Person.objects.filter(email__iexact=email).first()
+        if person is None:
+            raise forms.ValidationError(self.error_messages["invalid_choice"], "invalid_choice")
+        return person
 
     def prepare_value(self, value):
         if isinstance(value, int):
@@ -74,6 +81,18 @@ class IdentityEditForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = Team.objects.order_by("name")
         self.fields["environment"].queryset = Environment.objects.all()
+
+    def clean_purpose(self) -> str:
+        # Browsers send textarea line breaks as CRLF; store LF so an untouched purpose is
+        # not seen (and audited) as a change.
+        return self.cleaned_data["purpose"].replace("\r\n", "\n")
+
+    def clean_expires_at(self):
+        # The input shows minutes only; keep the stored value when the minute is unchanged.
+        value, stored = self.cleaned_data["expires_at"], self.instance.expires_at
+        if value and stored and value == stored.replace(second=0, microsecond=0):
+            return stored
+        return value
 
     def changes(self) -> dict:
         """The edited fields as field -> new value, for inventory.editing.update_identity."""

@@ -72,7 +72,8 @@ def _iam_user(g: Gen, account: str, env: str, name: str) -> Rec:
         last_rotated_at=max((k.created_at_source for k in keys), default=None),
         status="disabled" if disabled else "active", tags=["ai-factory", wl],
         attributes={"account": account, "mfa": login and g.chance(0.5)},
-        owner_hints=g.hints(team, f"{purpose} ({env})", zone), credentials=keys)
+        owner_hints=g.hints(team, f"{purpose} ({env})", zone, workload=wl),
+        credentials=keys)
 
 
 def _iam_role(g: Gen, account: str, env: str, name: str) -> Rec:
@@ -98,7 +99,7 @@ def _iam_role(g: Gen, account: str, env: str, name: str) -> Rec:
         auth_method="workload_federation", created_at_source=created,
         last_used_at=g.last_used(created, never=0.15, dormant=0.18), tags=["ai-factory", wl],
         attributes={"account": account, "trust": trust, "max_session_hours": 1},
-        owner_hints=g.hints(team, purpose, zone, orphan=0.33))
+        owner_hints=g.hints(team, purpose, zone, orphan=0.33, workload=wl))
 
 
 NAMESPACES = {  # namespace -> (environment, zone, team, service accounts)
@@ -167,7 +168,8 @@ def _service_account(g: Gen, ns: str, sa: str, env: str, zone: str, team: str) -
         created_at_source=created,
         last_used_at=g.last_used(created, never=0.1 if sa != "default" else 0.6),
         tags=[ns], attributes=attrs,
-        owner_hints=g.hints(team, purpose, zone, orphan=0.7 if sa == "default" else 0.3),
+        owner_hints=g.hints(team, purpose, zone, orphan=0.7 if sa == "default" else 0.3,
+                            workload=f"{ns}/{sa}"),
         credentials=creds)
 
 

@@ -107,9 +107,12 @@ class Gen:
         roll = self.rng.random()
         return "admin" if roll < admin else "write" if roll < admin + write else "read"
 
-    def hints(self, team: str, purpose: str, zone: str, orphan: float = 0.36) -> dict:
+    def hints(self, team: str, purpose: str, zone: str, orphan: float = 0.36,
+              workload: str = "") -> dict:
         """Owner hints as tags/labels would carry them; about a third carry no owner."""
         hints = {"zone": zone} if self.chance(0.9) else {}
+        if workload:
+            hints["workload"] = workload
         if self.chance(orphan):
             return hints | ({"purpose": purpose} if self.chance(0.25) else {})
         hints |= {"team": team, "technical_owner": self.rng.choice(self.members[team])}

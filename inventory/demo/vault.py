@@ -50,7 +50,7 @@ def _approle(g: Gen, name: str) -> Rec:
         last_used_at=max((c.last_used_at for c in creds if c.last_used_at), default=None),
         last_rotated_at=max(c.created_at_source for c in creds),
         attributes={"secret_id_ttl_days": ttl, "token_ttl": "1h"},
-        owner_hints=g.hints(team, purpose, zone), credentials=creds)
+        owner_hints=g.hints(team, purpose, zone, workload=wl), credentials=creds)
 
 
 def _vault_token(g: Gen, i: int) -> Rec:

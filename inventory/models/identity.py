@@ -109,7 +109,9 @@ class Identity(models.Model):
         verbose_name_plural = "identities"
         ordering = ["name", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["source", "external_id"], name="identity_source_ext_uniq")
+            models.UniqueConstraint(
+                fields=["source", "external_id"], name="identity_source_ext_uniq"
+            )
         ]
         # Each sortable column has a (column, id) index; it also serves that column's filter.
         indexes = [

@@ -19,6 +19,7 @@ from inventory.forms import BulkAssignForm
 from inventory.views.mixins import EditorMixin, RoleRequiredMixin, visible_identities
 from nhigov.lib.audit import Actor, Change, record
 from nhigov.lib.keyset import bounded_count, paginate
+from nhigov.lib.roles import sees_everything
 from ownership.models import Team
 
 DEFAULT_SORT = "name"
@@ -54,7 +55,9 @@ class IdentityListView(RoleRequiredMixin, TemplateView):
             qs, sort, settings.REGISTER_PAGE_SIZE,
             after=self.request.GET.get("after", ""), before=self.request.GET.get("before", ""),
         )
-        count, exact = bounded_count(qs, settings.REGISTER_COUNT_CAP, fs.is_filtered)
+        # The planner's estimate fits only the whole, unscoped table.
+        narrowed = fs.is_filtered or not sees_everything(self.request.user) or not valid
+        count, exact = bounded_count(qs, settings.REGISTER_COUNT_CAP, narrowed)
         context.update(
             filterset=fs, page=page, sort=sort, count=count, count_exact=exact,
             sort_fields=SORT_FIELDS, bulk_form=BulkAssignForm(), now=timezone.now(),
@@ -161,5 +164,6 @@ class BulkAssignView(EditorMixin, View):
             messages.error(request, str(exc))
             return HttpResponseRedirect(back)
         label = dict(BulkAssignForm.FIELD_CHOICES)[data["field"]].lower()
-        messages.success(request, f"Set {label} to {data['value']} on {changed:,} identities.")
+        noun = "identity" if changed == 1 else "identities"
+        messages.success(request, f"Set {label} to {data['value']} on {changed:,} {noun}.")
         return HttpResponseRedirect(back)

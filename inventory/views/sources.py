@@ -1,8 +1,7 @@
 """Sources page: each configured source with its latest runs."""
 
-from django.views.generic import ListView
-
 from django.db.models import Prefetch
+from django.views.generic import ListView
 
 from inventory.models import Source, SyncRun
 from inventory.views.mixins import ReadAllMixin

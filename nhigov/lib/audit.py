@@ -36,7 +36,8 @@ class Actor:
 
     @classmethod
     def for_user(cls, user, request_id: str = "") -> Actor:
-        return cls(AuditEvent.ActorType.USER, user.email or user.get_username(), user.pk, request_id)
+        label = user.email or user.get_username()
+        return cls(AuditEvent.ActorType.USER, label, user.pk, request_id)
 
     @classmethod
     def for_request(cls, request) -> Actor:

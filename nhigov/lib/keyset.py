@@ -32,6 +32,8 @@ def _decode(cursor: str, model: type[Model], field: str):
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if isinstance(value, str) and "\x00" in value:
+            return None  # no stored value holds NUL; PostgreSQL would refuse the query
         value = None if value is None else model._meta.get_field(field).to_python(value)
         return value, int(pk)
     except (ValueError, TypeError, KeyError, ValidationError):
@@ -76,6 +78,8 @@ def paginate(
     model = queryset.model
     reverse = bool(before) and not after
     cursor = _decode(before if reverse else after, model, field) if (after or before) else None
+    if cursor is None:
+        reverse = False  # a missing or malformed cursor means the first page
     qs = queryset
     if cursor is not None:
         make = _before if reverse else _after

@@ -1,4 +1,10 @@
-"""PostgreSQL refuses UPDATE, DELETE and TRUNCATE on the audit log."""
+"""PostgreSQL refuses UPDATE and DELETE on the audit log.
+
+TRUNCATE is left to the table owner on purpose: the test runner flushes tables with it,
+and a role that owns the table can drop any trigger anyway. Run the portal as a role that
+does not own its tables to take TRUNCATE away too; verify_audit detects a wiped chain
+against the signed checkpoints.
+"""
 
 from django.db import migrations
 
@@ -10,12 +16,9 @@ END;
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER nhigov_audit_no_change BEFORE UPDATE OR DELETE ON nhigov_auditevent
     FOR EACH ROW EXECUTE FUNCTION nhigov_audit_append_only();
-CREATE TRIGGER nhigov_audit_no_truncate BEFORE TRUNCATE ON nhigov_auditevent
-    FOR EACH STATEMENT EXECUTE FUNCTION nhigov_audit_append_only();
 """
 BACKWARD = """
 DROP TRIGGER IF EXISTS nhigov_audit_no_change ON nhigov_auditevent;
-DROP TRIGGER IF EXISTS nhigov_audit_no_truncate ON nhigov_auditevent;
 DROP FUNCTION IF EXISTS nhigov_audit_append_only();
 """
 

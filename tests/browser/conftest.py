@@ -34,7 +34,9 @@ def chromium():
 
 @pytest.fixture
 def page(chromium, live_server):
-    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1440, "height": 900})
+    context = chromium.new_context(
+        base_url=live_server.url, viewport={"width": 1440, "height": 900}
+    )
     page = context.new_page()
     yield page
     context.close()
@@ -53,6 +55,16 @@ def login(page, users):
         return page
 
     return sign_in
+
+
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory):
+    """Where browser tests save screenshots: NHIGOV_SCREENSHOTS, or a pytest temp dir."""
+    folder = os.environ.get("NHIGOV_SCREENSHOTS")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        return folder
+    return str(tmp_path_factory.mktemp("screenshots"))
 
 
 def pytest_collection_modifyitems(items):

@@ -35,17 +35,17 @@ def test_it_filters_sorts_and_pages(login, register):
     assert rows.count() == 1
     assert "No owner" in rows.first.inner_text()
     page.goto("/identities/?sort=privilege")  # admin sorts first
-    assert "svc-training-writer" in page.locator("[data-testid=register] tbody tr").first.inner_text()
+    first_row = page.locator("[data-testid=register] tbody tr").first
+    assert "svc-training-writer" in first_row.inner_text()
 
 
-def test_it_edits_an_identity_with_a_reason(login, register):
+def test_it_edits_an_identity_with_a_reason(login, register, shots):
     page = login("analyst")
     identity = Identity.objects.get(name="svc-orphan-reader")
     page.goto(f"/identities/{identity.code}/edit/")
     page.fill("#id_technical_owner", "alice@example.test")
     page.fill("#id_purpose", "Reads feature tables for nightly training")
     page.click("form.panel button[type=submit]")
-    page.screenshot(path="/tmp/dbg-edit.png", full_page=True)
     assert "required" in page.locator("#id_reason_error").inner_text()
     assert Identity.objects.get(pk=identity.pk).technical_owner is None
     page.fill("#id_reason", "Confirmed with Alice in CHG-1234")
@@ -56,10 +56,10 @@ def test_it_edits_an_identity_with_a_reason(login, register):
     assert "alice@example.test" in history
     identity.refresh_from_db()
     assert identity.technical_owner == register["alice"]
-    page.screenshot(path="/tmp/nhigov-identity-detail.png", full_page=True)
+    page.screenshot(path=f"{shots}/identity-detail.png", full_page=True)
 
 
-def test_it_bulk_assigns_a_team_to_selected_rows(login, register):
+def test_it_bulk_assigns_a_team_to_selected_rows(login, register, shots):
     page = login("analyst")
     page.goto("/identities/?q=svc-bulk-0")
     boxes = page.locator("input[name=selected]")
@@ -75,4 +75,4 @@ def test_it_bulk_assigns_a_team_to_selected_rows(login, register):
     assert "on 2 identities" in page.locator(".msg-success").inner_text()
     assert Identity.objects.filter(team=register["team"], name__startswith="svc-bulk").count() == 2
     assert AuditEvent.objects.filter(action="identity.bulk_update").count() == 2
-    page.screenshot(path="/tmp/nhigov-register.png", full_page=True)
+    page.screenshot(path=f"{shots}/register.png", full_page=True)

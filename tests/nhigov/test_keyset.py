@@ -199,12 +199,15 @@ def test_it_treats_an_unparseable_date_in_a_cursor_as_the_first_page(sparse):
     assert [r.pk for r in page.rows] == expected(sparse, "last_used_at")[:3]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a malformed `before` cursor returns the LAST page "
-                   "(reversed ordering with no boundary) instead of the first page")
 def test_it_treats_a_malformed_before_cursor_as_the_first_page(named):
     page = paginate(Identity.objects.all(), "name", 4, before="not-base64-!!!")
     assert [r.pk for r in page.rows] == expected(named, "name")[:4]
     assert page.prev_cursor is None
+
+
+def test_it_treats_a_cursor_holding_a_nul_character_as_the_first_page(named):
+    page = paginate(Identity.objects.all(), "name", 4, after=cursor(["a\u0000", 1]))
+    assert [r.pk for r in page.rows] == expected(named, "name")[:4]
 
 
 def test_it_round_trips_datetime_cursors(sparse):

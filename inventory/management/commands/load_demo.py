@@ -9,11 +9,11 @@ nothing to change, and the demo logins get their demo passwords back.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from inventory import demo
@@ -31,14 +31,21 @@ ACTOR = Actor.system("load_demo")
 class Command(BaseCommand):
     help = "Load the deterministic AI-factory demo data set (idempotent)."
 
-    def handle(self, *args, **options) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--today", type=date.fromisoformat, default=None,
+            help="Date the demo's ages are counted from (YYYY-MM-DD; default: today, UTC).")
+
+    def handle(self, *args, today: date | None = None, **options) -> None:
         started = time.monotonic()
-        now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        today = today or datetime.now(UTC).date()
+        now = datetime(today.year, today.month, today.day, tzinfo=UTC)
         with transaction.atomic():
             self._environments()
             self._organisation()
             self._users()
             sources = self._sources()
+        self.stdout.write("Syncing the AI-factory demo sources:")
         for name, records in demo.build_records(now).items():
             run = sync_records(sources[name], records, complete=True, triggered_by="load_demo")
             self.stdout.write(
@@ -131,6 +138,6 @@ class Command(BaseCommand):
             f"{register.filter(interactive_login=True).count()} with interactive login "
             f"({seconds:.1f}s)."
         ))
-        self.stdout.write("Demo logins (http://127.0.0.1:8000):")
+        self.stdout.write("\nDemo logins (http://127.0.0.1:8000/):")
         for role, (email, password) in LOGINS.items():
             self.stdout.write(f"  {role:<8} {email:<28} {password}")
