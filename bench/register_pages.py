@@ -151,20 +151,22 @@ def main() -> None:
         int(args.rows * 0.9)]
     cols = "i.*"
     page_sql = (f"SELECT {cols} FROM inventory_identity i ORDER BY i.name, i.id LIMIT 51")
-    deep_sql = (f"SELECT {cols} FROM inventory_identity i WHERE (i.name > %s OR (i.name = %s "
-                f"AND i.id > %s)) ORDER BY i.name, i.id LIMIT 51")
+    # The baseline uses PostgreSQL's row comparison, the best plain SQL for this page.
+    deep_sql = (f"SELECT {cols} FROM inventory_identity i WHERE (i.name, i.id) > (%s, %s) "
+                f"ORDER BY i.name, i.id LIMIT 51")
     cases = {
         "page_first": ("/identities/", raw_sql(page_sql, [])),
         "page_deep_90pct": (f"/identities/?after={_encode(deep[0], deep[1])}",
-                            raw_sql(deep_sql, [deep[0], deep[0], deep[1]])),
+                            raw_sql(deep_sql, [deep[0], deep[1]])),
         "page_filtered_zone_storage_by_last_used": (
             "/identities/?zone=storage&privilege=admin&sort=-last_used_at", None),
         "page_search_owner_email": ("/identities/?q=owner1999%40bench", None),
+        "page_search_common_word": ("/identities/?q=train", None),
         "page_no_owner_expiring_30d": ("/identities/?has_owner=false&expires_within=30", None),
         "api_first": ("/api/v1/identities/?page_size=50", raw_sql(page_sql, [])),
         "api_deep_90pct": (
             f"/api/v1/identities/?page_size=50&cursor={api_cursor(_encode(deep[0], deep[1]))}",
-            raw_sql(deep_sql, [deep[0], deep[0], deep[1]])),
+            raw_sql(deep_sql, [deep[0], deep[1]])),
     }
     results = {}
     for name, (url, baseline) in cases.items():

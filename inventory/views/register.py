@@ -103,12 +103,15 @@ def active_chips(fs: IdentityFilterSet) -> list[str]:
         return []
     chips = []
     for name, value in fs.form.cleaned_data.items():
-        if value in (None, "", []) or (hasattr(value, "exists") and not value):
+        if value is None or value == "" or (hasattr(value, "__len__") and not len(value)):
             continue
-        label = fs.form.fields[name].label or name
-        if hasattr(value, "__iter__") and not isinstance(value, str):
-            value = ", ".join(str(v) for v in value)
-        chips.append(f"{label}: {value}")
+        field = fs.form.fields[name]
+        shown = dict(getattr(field, "choices", []) or [])
+        if isinstance(value, list | tuple) or hasattr(value, "model"):
+            value = ", ".join(str(shown.get(v, v)) for v in value)
+        elif isinstance(value, bool):
+            value = "yes" if value else "no"
+        chips.append(f"{field.label}: {value}")
     return chips
 
 

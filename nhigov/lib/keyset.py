@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import F, Model, Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 
 
 @dataclass
@@ -40,34 +40,40 @@ def _decode(cursor: str, model: type[Model], field: str):
         return None
 
 
-def _after(field: str, value, pk: int, desc: bool) -> Q:
-    """Rows strictly after (value, pk) in the page order."""
-    if value is None:
-        return Q(**{f"{field}__isnull": True}) & Q(**{"id__lt" if desc else "id__gt": pk})
-    op = "lt" if desc else "gt"
-    return (
-        Q(**{f"{field}__{op}": value})
-        | Q(**{field: value, f"id__{op}": pk})
-        | Q(**{f"{field}__isnull": True})
+def _past(field: str, value, pk: int, backwards: bool) -> Q:
+    """Rows past (value, pk) in the order (field, id), reading `backwards` or forwards.
+
+    Written as `field >= v AND (field > v OR id > pk)` rather than a bare OR, so the
+    planner turns the first half into an index range and starts the scan right there.
+    """
+    op = "lt" if backwards else "gt"
+    return Q(**{f"{field}__{op}e": value}) & (
+        Q(**{f"{field}__{op}": value}) | Q(**{f"id__{op}": pk})
     )
 
 
-def _before(field: str, value, pk: int, desc: bool) -> Q:
-    """Rows strictly before (value, pk) in the page order."""
-    op = "gt" if desc else "lt"
-    if value is None:
-        return Q(**{f"{field}__isnull": False}) | Q(
-            **{f"{field}__isnull": True, f"id__{op}": pk}
-        )
-    return Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"id__{op}": pk})
+def _segments(qs: QuerySet, field: str, desc: bool, reverse: bool, cursor, nullable: bool):
+    """The queries that make up one page, in reading order.
 
-
-def _ordering(field: str, desc: bool, reverse: bool) -> list:
-    """NULLs last in page order; reading backwards flips everything, so NULLs come first."""
+    Page order is (field, id) with NULLs last. The non-NULL rows and the NULL rows are read
+    by separate queries, each one ordered index scan, because one query with an
+    `OR field IS NULL` branch makes PostgreSQL sort the whole match instead."""
     backwards = desc != reverse
-    nulls = {"nulls_first": True} if reverse else {"nulls_last": True}
-    col = F(field).desc(**nulls) if backwards else F(field).asc(**nulls)
-    return [col, "-id" if backwards else "id"]
+    order = [f"-{field}", "-id"] if backwards else [field, "id"]
+    id_order = ["-id"] if backwards else ["id"]
+    values = qs.filter(**{f"{field}__isnull": False}) if nullable else qs
+    nulls = qs.filter(**{f"{field}__isnull": True})
+    id_op = "id__lt" if backwards else "id__gt"
+    if cursor is None:  # the first page (paginate never reads backwards without a cursor)
+        return [values.order_by(*order)] + ([nulls.order_by(*id_order)] if nullable else [])
+    value, pk = cursor
+    if value is None:  # the cursor sits among the NULL rows
+        null_part = nulls.filter(**{id_op: pk}).order_by(*id_order)
+        return [null_part, values.order_by(*order)] if reverse else [null_part]
+    value_part = values.filter(_past(field, value, pk, backwards)).order_by(*order)
+    if reverse or not nullable:
+        return [value_part]
+    return [value_part, nulls.order_by(*id_order)]
 
 
 def paginate(
@@ -80,11 +86,12 @@ def paginate(
     cursor = _decode(before if reverse else after, model, field) if (after or before) else None
     if cursor is None:
         reverse = False  # a missing or malformed cursor means the first page
-    qs = queryset
-    if cursor is not None:
-        make = _before if reverse else _after
-        qs = qs.filter(make(field, cursor[0], cursor[1], desc))
-    rows = list(qs.order_by(*_ordering(field, desc, reverse))[: size + 1])
+    nullable = model._meta.get_field(field).null
+    rows: list = []
+    for part in _segments(queryset, field, desc, reverse, cursor, nullable):
+        rows += list(part[: size + 1 - len(rows)])
+        if len(rows) > size:
+            break
     more = len(rows) > size
     rows = rows[:size]
     if reverse:

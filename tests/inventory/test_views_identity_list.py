@@ -249,7 +249,7 @@ def test_it_filters(client_for, estate, case):
 def test_it_shows_the_filters_in_force_as_chips(client_for, estate):
     body = client_for("analyst").get(LIST, {"kind": "vault_token", "q": "char"}).content.decode()
     assert '<span class="chip">Search: char</span>' in body
-    assert '<span class="chip">Kind: vault_token</span>' in body
+    assert '<span class="chip">Kind: Vault token</span>' in body
 
 
 def test_it_treats_empty_parameters_as_any(client_for, estate):
