@@ -54,15 +54,72 @@ class IdentityRecord:
     credentials: list[CredentialRecord] = field(default_factory=list)
 
 
+class ConnectorError(Exception):
+    """A source could not be read. The message is shown to analysts as is: say what went
+    wrong and what to check, and never include a secret."""
+
+    kind = "error"
+
+
+class Unreachable(ConnectorError):
+    kind = "unreachable"
+
+
+class AccessDenied(ConnectorError):
+    kind = "access_denied"
+
+
+class BadConfig(ConnectorError):
+    kind = "bad_config"
+
+
+@dataclass
+class CheckResult:
+    """What "Test connection" reports: who we are at the source and what we can see."""
+
+    ok: bool
+    summary: str
+    details: dict = field(default_factory=dict)
+    error_kind: str = ""
+
+
+@dataclass
+class Param:
+    """One non-secret configuration parameter a connector accepts."""
+
+    name: str
+    help: str
+    required: bool = False
+    default: object = None
+
+
 class Connector:
-    """Base class: subclasses declare `name`, `params` and `auth`, and implement `read`."""
+    """Base class. Subclasses declare `name`, `params` and `auth` (how credentials reach
+    the connector: environment variables, mounted files or workload identity — never the
+    database), and implement `check` and `read`. Connectors only read; SDK imports stay
+    inside methods so the web process does not load every SDK."""
 
     name: str = ""
-    params: dict[str, str] = {}
+    title: str = ""
+    params: list[Param] = []
     auth: str = ""
 
     def __init__(self, config: dict):
-        self.config = config
+        self.config = self.validate(config or {})
+
+    @classmethod
+    def validate(cls, config: dict) -> dict:
+        """Check required and unknown parameters; raise BadConfig with every problem."""
+        known = {p.name: p for p in cls.params}
+        problems = [f"unknown parameter {k!r}" for k in config if k not in known]
+        problems += [f"{p.name!r} is required" for p in cls.params
+                     if p.required and config.get(p.name) in (None, "", [])]
+        if problems:
+            raise BadConfig(f"{cls.title or cls.name}: " + "; ".join(problems))
+        return {p.name: config.get(p.name, p.default) for p in cls.params}
+
+    def check(self) -> CheckResult:
+        raise NotImplementedError
 
     def read(self) -> Iterator[IdentityRecord]:
         raise NotImplementedError
@@ -74,3 +131,13 @@ REGISTRY: dict[str, type[Connector]] = {}
 def register(cls: type[Connector]) -> type[Connector]:
     REGISTRY[cls.name] = cls
     return cls
+
+
+def connector_for(kind: str, config: dict) -> Connector:
+    """The connector for a source kind, configured; raises BadConfig for unknown kinds."""
+    from inventory.connectors import load_all
+
+    load_all()
+    if kind not in REGISTRY:
+        raise BadConfig(f"No connector for source kind {kind!r}")
+    return REGISTRY[kind](config)
