@@ -16,8 +16,8 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
     && rm /tmp/requirements.txt
 
 COPY . .
-# Static files are collected at build time (DEBUG=1 only lets settings load without a key);
-# the web service collects again at start into the volume the proxy serves.
+# Static files are collected at build time and served by WhiteNoise (DEBUG=1 only lets the
+# settings load without a key here).
 RUN DEBUG=1 python manage.py collectstatic --noinput --verbosity 0 \
     && chown -R nhigov:nhigov /app/staticfiles
 
