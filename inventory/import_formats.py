@@ -181,7 +181,12 @@ def read_json(text: str, known: set[str]) -> tuple[list[RawRow], list[RowError]]
     items, problem = _items(doc)
     if problem:
         return [], [problem]
-    lines = _item_lines(text)
+    try:
+        lines = _item_lines(text)
+    except (ValueError, IndexError):
+        lines = []
+    if len(lines) != len(items):  # e.g. a repeated "identities" key: json keeps the last
+        lines = [None] * len(items)
     rows = []
     for number, (item, line) in enumerate(zip(items, lines, strict=True), start=1):
         if not isinstance(item, dict):

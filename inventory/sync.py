@@ -44,7 +44,7 @@ from django.utils import timezone
 
 from inventory.choices import IdentityStatus, SyncStatus
 from inventory.connectors.base import IdentityRecord
-from inventory.models import Identity, Source, SyncRun
+from inventory.models import Credential, Identity, Source, SyncRun
 from inventory.sync_helpers import PRESENT
 from inventory.sync_upsert import RunState, upsert_batch
 from nhigov.lib.audit import Actor, Change, record, record_many
@@ -126,17 +126,44 @@ def sync_records(
         state = RunState(source, run, Actor.system(f"sync:{run.code}"), _refresh_after())
         try:
             for batch in _batches(records, _batch_size()):
-                upsert_batch(state, batch)
-                run.save(update_fields=["seen", "created", "updated", "unchanged", "returned"])
+                _upsert_counted(state, batch)
+            _conclude(state, complete)
         except Exception as exc:  # any failure, from the source or the database, fails the run
             logger.exception("Sync of source %s failed (run %s)", source.name, run.code)
             run.status = SyncStatus.FAILED
             run.error = (f"Failed after {run.seen} identities: {type(exc).__name__}: "
                          f"{exc}")[:4000]
-        else:
-            _conclude(state, complete)
         _finish(state)
     return run
+
+
+_PROGRESS = ["seen", "created", "updated", "unchanged", "returned"]
+
+
+def _upsert_counted(state: RunState, batch: list[IdentityRecord]) -> None:
+    """Upsert a batch; its counts stand only if it committed (a failed batch rolls back)."""
+    before = {name: getattr(state.run, name) for name in _PROGRESS}
+    try:
+        upsert_batch(state, batch)
+    except Exception:
+        for name, value in before.items():
+            setattr(state.run, name, value)
+        raise
+    state.run.save(update_fields=_PROGRESS)  # progress, visible while the run goes on
+    if state.run.created >= state.next_analyze:
+        state.next_analyze = state.run.created * 2
+        _analyze()
+
+
+def _analyze() -> None:
+    """Refresh planner statistics during a bulk load. Autovacuum lags behind (or is off),
+    and with statistics from when the table was small PostgreSQL looks rows up through
+    the source index instead of (source, external_id): every batch would scan the source."""
+    if connection.vendor == "postgresql":
+        tables = ", ".join(connection.ops.quote_name(m._meta.db_table)
+                           for m in (Identity, Credential))
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {tables}")
 
 
 def _conclude(state: RunState, complete: bool) -> None:

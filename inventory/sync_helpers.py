@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import UTC, date, datetime
+from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -21,6 +22,7 @@ from django.utils.text import slugify
 from inventory.choices import IdentityStatus, Zone
 from inventory.connectors.base import CredentialRecord, IdentityRecord
 from inventory.models import Environment
+from nhigov.lib.audit import jsonable
 from ownership.models import Person, Team
 
 # Bump when the set of hashed fields changes, so every row is rewritten once.
@@ -35,6 +37,7 @@ PERSON_HINTS = {
 # Text fields a hint may fill, with their column limits (a long hint must not fail a batch).
 TEXT_HINTS = {"purpose": None, "workload": 255, "change_ticket": 100}
 PRODUCTION_SLUGS = {"production", "prod", "prd"}
+ZONES = frozenset(Zone.values)  # TextChoices.values builds a new list on every access
 
 
 def aware(value: datetime | date | None) -> datetime | None:
@@ -48,6 +51,7 @@ def aware(value: datetime | date | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
+@lru_cache(maxsize=4096)
 def environment_slug(value: str) -> str:
     return slugify(value or "")[:40]
 
@@ -58,6 +62,7 @@ def _normalize_credentials(creds: list[CredentialRecord]) -> list[CredentialReco
     for cred in creds:
         for name in ("created_at_source", "last_used_at", "expires_at"):
             setattr(cred, name, aware(getattr(cred, name)))
+        cred.attributes = jsonable(cred.attributes) if cred.attributes else {}
         unique[(cred.kind, cred.external_id)] = cred
     return [unique[key] for key in sorted(unique)]
 
@@ -73,28 +78,31 @@ def normalize(record: IdentityRecord) -> IdentityRecord:
         str(k): str(v).strip() for k, v in (record.owner_hints or {}).items()
         if v is not None and str(v).strip()
     }
+    # JSON-safe now, so what is hashed is exactly what the JSON column will hold.
+    record.attributes = jsonable(record.attributes) if record.attributes else {}
     record.credentials = _normalize_credentials(record.credentials or [])
     return record
 
 
-def _canonical(value):
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _canonical(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [_canonical(v) for v in value]
-    return value
+_IDENTITY_FIELDS = [f.name for f in fields(IdentityRecord) if f.name != "credentials"]
+_CREDENTIAL_FIELDS = [f.name for f in fields(CredentialRecord)]
+
+
+def _json_default(value) -> str:
+    return value.isoformat() if isinstance(value, datetime | date) else str(value)
 
 
 def record_hash(record: IdentityRecord) -> str:
     """SHA-256 over the canonical JSON of everything the source said (credentials
-    included): equal hashes mean there is nothing to write."""
-    payload = {"v": HASH_VERSION, **_canonical(asdict(record))}
-    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    included): equal hashes mean there is nothing to write. Fields go in by position
+    (plain lists, no dataclasses.asdict deep copy): this runs once per record."""
+    payload = [HASH_VERSION, [getattr(record, name) for name in _IDENTITY_FIELDS],
+               [[getattr(c, name) for name in _CREDENTIAL_FIELDS] for c in record.credentials]]
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=_json_default)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+@lru_cache(maxsize=65536)  # a run sees the same few owner addresses again and again
 def _email(value: str) -> str:
     value = (value or "").strip().lower()
     try:
@@ -174,7 +182,7 @@ class Resolver:
         if hints.get("team") and self.teams.get(hints["team"].lower()):
             values["team_id"] = self.teams[hints["team"].lower()]
         zone = hints.get("zone", "").lower()
-        if zone in Zone.values:
+        if zone in ZONES:
             values["zone"] = zone
         for name, limit in TEXT_HINTS.items():
             if hints.get(name):

@@ -22,6 +22,7 @@ from inventory.choices import CredentialStatus, IdentityStatus
 from inventory.connectors.base import CredentialRecord, IdentityRecord
 from inventory.models import Credential, Identity, Source, SyncRun
 from inventory.sync_helpers import PRESENT, Resolver, is_empty, normalize, record_hash
+from inventory.sync_sql import insert_rows, update_rows
 from nhigov.lib.audit import Actor, Change, record_many
 
 # What the source reports; written whenever the hash or the status changes.
@@ -31,18 +32,15 @@ DISCOVERED = [
     "last_rotated_at", "expires_at", "status", "tags", "attributes", "owner_hints",
 ]
 WRITE_FIELDS = [*DISCOVERED, "data_hash", "last_seen_at", "missing_since", "updated_at"]
-LOAD_FIELDS = [
+LOAD_COLUMNS = [
     "id", "code", "name", "external_id", "data_hash", "status", "last_seen_at",
-    "missing_since", "environment", "technical_owner", "business_owner", "backup_owner",
-    "team", "purpose", "zone", "workload", "change_ticket",
+    "missing_since", "environment_id", "technical_owner_id", "business_owner_id",
+    "backup_owner_id", "team_id", "purpose", "zone", "workload", "change_ticket",
 ]
 CREDENTIAL_FIELDS = [
     "fingerprint", "created_at_source", "last_used_at", "expires_at", "status",
     "key_algorithm", "key_size", "attributes",
 ]
-# bulk_update compiles one CASE per column; PostgreSQL evaluates it row by row, so
-# statements of a few hundred rows stay far faster than one of thousands.
-UPDATE_CHUNK = 500
 
 
 @dataclass
@@ -60,12 +58,15 @@ class RunState:
     # Seen rows whose last_seen_at predates the run (not refreshed): stamped only if the
     # run is held, so a later confirmation can tell seen from unseen rows.
     unstamped: list[int] = field(default_factory=list)
+    # Created-row count at which the tables are next ANALYZEd (see sync._analyze).
+    next_analyze: int = 10_000
 
 
 @dataclass
 class _Plan:
-    new: list[tuple[Identity, IdentityRecord]] = field(default_factory=list)
-    changed: list[Identity] = field(default_factory=list)
+    new: list[dict] = field(default_factory=list)
+    new_records: list[IdentityRecord] = field(default_factory=list)
+    changed: list[dict] = field(default_factory=list)
     changed_creds: list[tuple[int, IdentityRecord]] = field(default_factory=list)
     fills: list[tuple[int, str, object, bool]] = field(default_factory=list)
     refresh: list[int] = field(default_factory=list)
@@ -78,14 +79,15 @@ def upsert_batch(state: RunState, records: list[IdentityRecord]) -> None:
     batch = {r.external_id: r for r in map(normalize, records)}  # last duplicate wins
     state.resolver.prime(list(batch.values()))
     existing = Identity.objects.filter(source=state.source, external_id__in=list(batch))
-    rows = {obj.external_id: obj for obj in existing.only(*LOAD_FIELDS)}
+    rows = {row["external_id"]: row for row in existing.values(*LOAD_COLUMNS)}
     plan = _Plan()
     for external_id, record in batch.items():
-        obj = rows.get(external_id)
-        if obj is None:
-            plan.new.append((_new_identity(state, record, now), record))
-        elif obj.pk not in state.seen_ids:  # repeated across batches: counted once
-            _plan_existing(state, plan, obj, record, now)
+        row = rows.get(external_id)
+        if row is None:
+            plan.new.append(_new_row(state, record, now))
+            plan.new_records.append(record)
+        elif row["id"] not in state.seen_ids:  # repeated across batches: counted once
+            _plan_existing(state, plan, row, record, now)
     with transaction.atomic():
         _write(state, plan, now)
 
@@ -94,85 +96,78 @@ def _discovered(record: IdentityRecord) -> dict:
     return {name: getattr(record, name) for name in DISCOVERED}
 
 
-def _new_identity(state: RunState, record: IdentityRecord, now: datetime) -> Identity:
-    obj = Identity(source=state.source, external_id=record.external_id,
-                   data_hash=record_hash(record), last_seen_at=now, **_discovered(record))
+def _new_row(state: RunState, record: IdentityRecord, now: datetime) -> dict:
+    row = {"source_id": state.source.pk, "external_id": record.external_id,
+           "data_hash": record_hash(record), "last_seen_at": now, **_discovered(record)}
     # A new row has nothing people set yet: every usable hint fills its field.
-    for attname, value in state.resolver.hint_values(record).items():
-        setattr(obj, attname, value)
+    row.update(state.resolver.hint_values(record))
     if record.environment:
-        obj.environment_id = state.resolver.environment_id(record.environment)
+        row["environment_id"] = state.resolver.environment_id(record.environment)
     state.run.seen += 1
     state.run.created += 1
-    return obj
+    return row
 
 
-def _plan_existing(state: RunState, plan: _Plan, obj: Identity, record: IdentityRecord,
+def _plan_existing(state: RunState, plan: _Plan, row: dict, record: IdentityRecord,
                    now: datetime) -> None:
     run = state.run
-    state.seen_ids.add(obj.pk)
+    state.seen_ids.add(row["id"])
     run.seen += 1
-    state.known_present += obj.status in PRESENT
+    state.known_present += row["status"] in PRESENT
     digest = record_hash(record)
-    changed = obj.data_hash != digest
-    if not changed and obj.status == record.status:
+    changed = row["data_hash"] != digest
+    if not changed and row["status"] == record.status:
         run.unchanged += 1
-        _plan_unchanged(state, plan, obj, now)
+        _plan_unchanged(state, plan, row, now)
         return
-    if obj.status == IdentityStatus.MISSING:
+    if row["status"] == IdentityStatus.MISSING:
         run.returned += 1
         plan.returned.append(Change(
-            "identity.returned", "identity", obj.code, obj.name,
-            {"status": obj.status, "missing_since": obj.missing_since},
+            "identity.returned", "identity", row["code"], row["name"],
+            {"status": row["status"], "missing_since": row["missing_since"]},
             {"status": record.status}))
     run.updated += changed
     run.unchanged += not changed
-    plan.fills.extend(_fills(state, obj, record))
-    for name, value in _discovered(record).items():
-        setattr(obj, name, value)
-    obj.data_hash, obj.last_seen_at, obj.missing_since, obj.updated_at = digest, now, None, now
-    plan.changed.append(obj)
+    plan.fills.extend(_fills(state, row, record))
+    plan.changed.append({"id": row["id"], **_discovered(record), "data_hash": digest,
+                         "last_seen_at": now, "missing_since": None, "updated_at": now})
     if changed:
-        plan.changed_creds.append((obj.pk, record))
+        plan.changed_creds.append((row["id"], record))
 
 
-def _plan_unchanged(state: RunState, plan: _Plan, obj: Identity, now: datetime) -> None:
-    last = obj.last_seen_at
+def _plan_unchanged(state: RunState, plan: _Plan, row: dict, now: datetime) -> None:
+    last = row["last_seen_at"]
     if last is None or (state.refresh_after is not None and now - last >= state.refresh_after):
-        plan.refresh.append(obj.pk)
+        plan.refresh.append(row["id"])
     elif last < state.run.started_at:
-        state.unstamped.append(obj.pk)
+        state.unstamped.append(row["id"])
 
 
-def _fills(state: RunState, obj: Identity, record: IdentityRecord) -> list:
+def _fills(state: RunState, row: dict, record: IdentityRecord) -> list:
     """(pk, attname, value, only_if_empty) for people-owned fields hints may fill, and
     the source's own environment, which it may set."""
     fills = []
     for attname, value in state.resolver.hint_values(record).items():
         if attname == "environment_id" and record.environment:
             continue  # the source names the environment itself; that wins over a hint
-        if is_empty(getattr(obj, attname)):
-            fills.append((obj.pk, attname, value, True))
+        if is_empty(row[attname]):
+            fills.append((row["id"], attname, value, True))
     env_id = state.resolver.environment_id(record.environment)
-    if env_id and env_id != obj.environment_id:
-        fills.append((obj.pk, "environment_id", env_id, False))
+    if env_id and env_id != row["environment_id"]:
+        fills.append((row["id"], "environment_id", env_id, False))
     return fills
 
 
 def _write(state: RunState, plan: _Plan, now: datetime) -> None:
-    new_creds: list[tuple[int, IdentityRecord]] = []
-    if plan.new:
-        created = Identity.objects.bulk_create([obj for obj, _ in plan.new])
-        state.seen_ids.update(obj.pk for obj in created)
-        new_creds = [(obj.pk, record) for obj, record in plan.new]
-    if plan.changed:
-        Identity.objects.bulk_update(plan.changed, WRITE_FIELDS, batch_size=UPDATE_CHUNK)
+    new_ids = insert_rows(Identity, plan.new, now)
+    state.seen_ids.update(new_ids)
+    update_rows(Identity, plan.changed, WRITE_FIELDS)
     if plan.fills:
         _apply_fills(plan.fills, now)
     if plan.refresh:
         # last_seen_at only; updated_at keeps meaning "data changed".
         Identity.objects.filter(pk__in=plan.refresh).update(last_seen_at=now)
-    sync_credentials(new_creds, plan.changed_creds, now)
+    sync_credentials(list(zip(new_ids, plan.new_records, strict=True)), plan.changed_creds, now)
     if plan.returned:
         record_many(state.actor, plan.returned)
 
@@ -198,43 +193,40 @@ def _apply_fills(fills: list[tuple[int, str, object, bool]], now: datetime) -> N
     Identity.objects.filter(pk__in=pks).update(**updates, updated_at=now)
 
 
-def _new_credential(identity_id: int, rec: CredentialRecord) -> Credential:
-    return Credential(identity_id=identity_id, kind=rec.kind, external_id=rec.external_id,
-                      **{name: getattr(rec, name) for name in CREDENTIAL_FIELDS})
+def _credential_row(identity_id: int, rec: CredentialRecord) -> dict:
+    return {"identity_id": identity_id, "kind": rec.kind, "external_id": rec.external_id,
+            **{name: getattr(rec, name) for name in CREDENTIAL_FIELDS}}
 
 
 def sync_credentials(new: list[tuple[int, IdentityRecord]],
                      changed: list[tuple[int, IdentityRecord]], now: datetime) -> None:
     """Upsert credentials by (identity, kind, external_id). A credential the source no
     longer reports for a changed identity is marked revoked (kept, never deleted)."""
-    to_create = [_new_credential(pk, c) for pk, record in new for c in record.credentials]
+    to_create = [_credential_row(pk, c) for pk, record in new for c in record.credentials]
     to_update = []
     if changed:
         wanted = {(pk, c.kind, c.external_id): c for pk, r in changed for c in r.credentials}
-        stored = Credential.objects.filter(identity_id__in=[pk for pk, _ in changed])
+        stored = Credential.objects.filter(identity_id__in=[pk for pk, _ in changed]).values(
+            "id", "identity_id", "kind", "external_id", *CREDENTIAL_FIELDS)
         for cred in stored:
-            rec = wanted.pop((cred.identity_id, cred.kind, cred.external_id), None)
+            rec = wanted.pop((cred["identity_id"], cred["kind"], cred["external_id"]), None)
             if _refresh_credential(cred, rec):
-                cred.updated_at = now
-                to_update.append(cred)
-        to_create += [_new_credential(key[0], rec) for key, rec in wanted.items()]
-    if to_create:
-        Credential.objects.bulk_create(to_create)
-    if to_update:
-        Credential.objects.bulk_update(to_update, [*CREDENTIAL_FIELDS, "updated_at"],
-                                       batch_size=UPDATE_CHUNK)
+                to_update.append({**cred, "updated_at": now})
+        to_create += [_credential_row(key[0], rec) for key, rec in wanted.items()]
+    insert_rows(Credential, to_create, now, with_ids=False)
+    update_rows(Credential, to_update, [*CREDENTIAL_FIELDS, "updated_at"])
 
 
-def _refresh_credential(cred: Credential, rec: CredentialRecord | None) -> bool:
+def _refresh_credential(cred: dict, rec: CredentialRecord | None) -> bool:
     """Bring a stored credential in line with the source; True when it changed."""
     if rec is None:
-        if cred.status == CredentialStatus.REVOKED:
+        if cred["status"] == CredentialStatus.REVOKED:
             return False
-        cred.status = CredentialStatus.REVOKED
+        cred["status"] = CredentialStatus.REVOKED
         return True
     changed = False
     for name in CREDENTIAL_FIELDS:
-        if getattr(cred, name) != getattr(rec, name):
-            setattr(cred, name, getattr(rec, name))
+        if cred[name] != getattr(rec, name):
+            cred[name] = getattr(rec, name)
             changed = True
     return changed
