@@ -147,7 +147,21 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict = {}
+# Redis redelivers a task unacknowledged for this long (acks_late): keep it above the
+# longest sync, or a slow run is started a second time (that one waits on the lock).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT",
+                                                                 3600, minimum=1)}
+# Beat's table: each entry's interval is overridable by environment.
+_DISPATCH_SECONDS = env_int("NHIGOV_DISPATCH_SECONDS", 60, minimum=1)
+CELERY_BEAT_SCHEDULE: dict = {
+    # Queues every source whose cron schedule is due (inventory.tasks); a dispatch left
+    # queued past the next one is dropped rather than piling up while workers are down.
+    "dispatch-due-syncs": {
+        "task": "inventory.tasks.dispatch_due_syncs",
+        "schedule": float(_DISPATCH_SECONDS),
+        "options": {"expires": float(_DISPATCH_SECONDS)},
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -190,3 +204,57 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# Reviews ---------------------------------------------------------------------------------
+# Campaigns, owner emails and link rate limits (reviews app; defaults in reviews/conf.py).
+# Rate limits count in Django's cache: per process (LocMem) when embedded, shared through
+# Redis when REDIS_URL is set, so every web process sees the same counts.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL, "KEY_PREFIX": "nhigov"}}
+
+
+def _int_list(name: str, default: list[str]) -> list[int]:
+    values = env_list(name, default)
+    if not all(v.isdigit() for v in values):
+        raise ImproperlyConfigured(f"{name} must be a comma-separated list of whole numbers")
+    return [int(v) for v in values]
+
+
+REVIEWS_DUE_DAYS = env_int("REVIEWS_DUE_DAYS", 21, minimum=1)
+REVIEWS_REMINDER_DAYS = _int_list("REVIEWS_REMINDER_DAYS", ["7", "2"])
+REVIEWS_REVIEW_INTERVAL_DAYS = env_int("REVIEWS_REVIEW_INTERVAL_DAYS", 90, minimum=1)
+REVIEWS_OUTCOME_RULE = env_str("REVIEWS_OUTCOME_RULE", "all_confirm")
+if REVIEWS_OUTCOME_RULE not in ("all_confirm", "any_confirm"):
+    raise ImproperlyConfigured("REVIEWS_OUTCOME_RULE must be all_confirm or any_confirm")
+# Months a scheduled campaign opens in (quarterly by default); empty turns schedules off.
+REVIEWS_SCHEDULE_MONTHS = _int_list("REVIEWS_SCHEDULE_MONTHS", ["1", "4", "7", "10"])
+if any(not 1 <= m <= 12 for m in REVIEWS_SCHEDULE_MONTHS):
+    raise ImproperlyConfigured("REVIEWS_SCHEDULE_MONTHS must list months 1 to 12")
+REVIEWS_SCHEDULED_SCOPE = env_str("REVIEWS_SCHEDULED_SCOPE", "")
+REVIEWS_SECURITY_EMAIL = env_str("REVIEWS_SECURITY_EMAIL", "security@localhost")
+REVIEWS_ESCALATE_AFTER_DAYS = env_int("REVIEWS_ESCALATE_AFTER_DAYS", 0, minimum=0)
+REVIEWS_MAIL_MAX_ATTEMPTS = env_int("REVIEWS_MAIL_MAX_ATTEMPTS", 5, minimum=1)
+REVIEWS_LINK_LIMIT_PER_IP = env_int("REVIEWS_LINK_LIMIT_PER_IP", 120, minimum=1)
+REVIEWS_LINK_LIMIT_PER_TOKEN = env_int("REVIEWS_LINK_LIMIT_PER_TOKEN", 30, minimum=1)
+REVIEWS_LINK_BAD_LIMIT_PER_IP = env_int("REVIEWS_LINK_BAD_LIMIT_PER_IP", 20, minimum=1)
+_REVIEW_MAIL_SECONDS = env_int("NHIGOV_REVIEW_MAIL_SECONDS", 300, minimum=10)
+_REVIEW_HOURLY_SECONDS = env_int("NHIGOV_REVIEW_SCHEDULE_SECONDS", 3600, minimum=60)
+CELERY_BEAT_SCHEDULE.update({
+    "reviews-open-scheduled": {
+        "task": "reviews.tasks.open_scheduled_campaign",
+        "schedule": float(_REVIEW_HOURLY_SECONDS),
+        "options": {"expires": float(_REVIEW_HOURLY_SECONDS)},
+    },
+    # Reminders, escalations, sends and retries; overlapping runs send each email once.
+    "reviews-mail": {
+        "task": "reviews.tasks.review_mail_cycle",
+        "schedule": float(_REVIEW_MAIL_SECONDS),
+        "options": {"expires": float(_REVIEW_MAIL_SECONDS)},
+    },
+    "reviews-resolve-remediations": {
+        "task": "reviews.tasks.resolve_remediations",
+        "schedule": float(_REVIEW_HOURLY_SECONDS),
+        "options": {"expires": float(_REVIEW_HOURLY_SECONDS)},
+    },
+})

@@ -8,10 +8,8 @@ secret value, and `data_hash` (a sync implementation detail) is never exposed.
 
 from __future__ import annotations
 
-import re
 import uuid
 
-from celery.schedules import crontab
 from django.db.models import TextChoices
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import build_basic_type
@@ -29,6 +27,7 @@ from inventory.choices import (
     Zone,
 )
 from inventory.models import Credential, Environment, Identity, Source, SyncRun
+from inventory.source_config import clean_schedule, secret_like_config
 from ownership.models import Person, Team
 
 # --- enumerations ------------------------------------------------------------------------
@@ -324,60 +323,6 @@ class IdentityUpdateSerializer(serializers.Serializer):
 
 # --- sources and sync runs ---------------------------------------------------------------
 
-# Config key words that name a secret value. A key ending in a reference suffix names
-# where the secret lives (a file, an environment variable, an ARN), which is allowed.
-_SECRET_WORDS = {
-    "password", "passwd", "pwd", "passphrase", "secret", "token", "key", "apikey",
-    "credential", "credentials", "privatekey", "cookie",
-}
-_REFERENCE_SUFFIXES = {
-    "file", "path", "env", "var", "arn", "id", "name", "url", "ttl", "mount", "role",
-}
-# Values that are unmistakably secrets whatever the key is called.
-_SECRET_VALUES = re.compile(
-    r"-----BEGIN [A-Z ]*PRIVATE KEY-----"  # PEM private key
-    r"|^hv[sbr]\.[A-Za-z0-9_-]{20,}"  # Vault/OpenBao token
-    r"|^(ghp|gho|ghs|ghu|github_pat)_[A-Za-z0-9_]{20,}"  # GitHub token
-    r"|^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"  # JWT
-)
-
-
-def _key_words(key: str) -> list[str]:
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", key)  # camelCase -> camel_Case
-    return [w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w]
-
-
-def _secret_like_key(key: str) -> bool:
-    words = _key_words(key)
-    if not words or words[-1] in _REFERENCE_SUFFIXES:
-        return False
-    joined = "".join(words)
-    return any(w in _SECRET_WORDS for w in words) or any(
-        s in joined for s in ("password", "passphrase", "apikey", "privatekey")
-    )
-
-
-def secret_like_config(config, prefix: str = "") -> list[str]:
-    """Paths of config entries that look like secret values (by key name or by value).
-    Booleans and numbers pass (a flag is no secret); nested objects are searched."""
-    if isinstance(config, dict):
-        found: list[str] = []
-        for key, value in config.items():
-            path = f"{prefix}{key}"
-            if isinstance(value, dict | list):
-                found += secret_like_config(value, f"{path}.")
-            elif isinstance(value, str) and value.strip() and _secret_like_key(str(key)):
-                found.append(path)
-            else:
-                found += secret_like_config(value, path)
-        return found
-    if isinstance(config, list):
-        return [p for i, v in enumerate(config) for p in secret_like_config(v, f"{prefix}{i}.")]
-    if isinstance(config, str) and _SECRET_VALUES.search(config.strip()):
-        return [prefix.rstrip(".") or "(value)"]
-    return []
-
-
 class SourceSerializer(serializers.ModelSerializer):
     """A discovery source. Its config is non-secret JSON: source credentials come from the
     environment, mounted files or workload identity, never from the database."""
@@ -416,19 +361,12 @@ class SourceSerializer(serializers.ModelSerializer):
         return value
 
     def validate_schedule(self, value: str) -> str:
-        value = " ".join(value.split())
-        if not value:
-            return value
-        fields = value.split(" ")
+        # Shared with the source form: standard cron field order, checked field by field.
         try:
-            if len(fields) != 5:
-                raise ValueError
-            crontab(*fields)
-        except (ValueError, TypeError) as exc:
+            return clean_schedule(value)
+        except ValueError as exc:
             raise serializers.ValidationError(
-                "Give a cron expression of five fields, e.g. '0 * * * *', or leave it empty."
-            ) from exc
-        return value
+                f"{exc} Leave it empty for manual runs only.") from exc
 
     def validate_missing_threshold(self, value: float) -> float:
         if not 0 <= value <= 1:

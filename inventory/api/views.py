@@ -15,6 +15,7 @@ import json
 import django_filters as filters
 from django.db import transaction
 from django.db.models import Model, ProtectedError, QuerySet
+from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -23,7 +24,8 @@ from drf_spectacular.utils import (
     extend_schema_field,
     extend_schema_view,
 )
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.filters import OrderingFilter
 from rest_framework.permissions import SAFE_METHODS, BasePermission
@@ -44,6 +46,8 @@ from inventory.choices import CredentialKind, CredentialStatus, SyncStatus
 from inventory.editing import EditError, update_identity
 from inventory.filtersets import SORT_FIELDS, IdentityFilterSet
 from inventory.models import Credential, Identity, Source, SyncRun
+from inventory.source_config import connector_class
+from inventory.tasks import check_source, queue_sync
 from nhigov.lib import keyset
 from nhigov.lib.api_pagination import CodeCursorPagination
 from nhigov.lib.api_permissions import AdminWritePermission, RolePermission
@@ -277,6 +281,26 @@ class CredentialViewSet(viewsets.ReadOnlyModelViewSet):
 # --- sources and sync runs ---------------------------------------------------------------
 
 
+class SyncQueuedSerializer(serializers.Serializer):
+    """A run queued for a worker: the run row appears when the worker starts it."""
+
+    status = serializers.CharField(help_text="Always `queued`.")
+    task_id = serializers.CharField(help_text="The Celery task id.")
+    source = serializers.UUIDField(help_text="The source's code.")
+    runs = serializers.URLField(help_text="Where the run will be listed (newest first).")
+
+
+class CheckResultSerializer(serializers.Serializer):
+    """What "Test connection" found: who nhigov is at the source and what it can see."""
+
+    ok = serializers.BooleanField()
+    summary = serializers.CharField()
+    details = serializers.DictField(help_text="Connector-specific facts (counts, identity).")
+    error_kind = serializers.CharField(
+        help_text="Empty when ok; else bad_config, unreachable, access_denied, no_worker "
+                  "(no worker answered) or error.")
+
+
 @extend_schema_view(
     destroy=extend_schema(responses={
         204: OpenApiResponse(description="Deleted, with its sync runs."),
@@ -285,7 +309,8 @@ class CredentialViewSet(viewsets.ReadOnlyModelViewSet):
 )
 class SourceViewSet(AuditedWriteMixin, viewsets.ModelViewSet):
     """Discovery sources: read by analysts, auditors and admins; changed only by admins.
-    Every change is audited; config never holds credentials."""
+    Every change is audited; config never holds credentials. Running a source and testing
+    its connection are operations, open to analysts and admins."""
 
     lookup_field = "code"
     lookup_value_regex = UUID_REGEX
@@ -296,6 +321,18 @@ class SourceViewSet(AuditedWriteMixin, viewsets.ModelViewSet):
     audit_type = "source"
     audit_fields = ["name", "kind", "config", "schedule", "enabled", "missing_threshold"]
 
+    def get_permissions(self) -> list[BasePermission]:
+        if self.action in ("sync", "test"):
+            return [ReadAllPermission()]  # POST: analysts and admins (can_edit)
+        return super().get_permissions()
+
+    def perform_update(self, serializer) -> None:
+        schedule = serializer.validated_data.get("schedule", serializer.instance.schedule)
+        if schedule != serializer.instance.schedule:
+            # The planned run belongs to the old schedule: the dispatcher re-plans it.
+            serializer.instance.next_run_at = None
+        super().perform_update(serializer)
+
     def destroy(self, request: Request, *args, **kwargs) -> Response:
         try:
             return super().destroy(request, *args, **kwargs)
@@ -305,6 +342,52 @@ class SourceViewSet(AuditedWriteMixin, viewsets.ModelViewSet):
                 {"detail": "This source still has identities; disable it instead."},
                 status=status.HTTP_409_CONFLICT,
             )
+
+    @extend_schema(
+        summary="Run this source now",
+        description=(
+            "Queues a discovery run on a worker and answers 202 with the task id; the run "
+            "appears under /sync-runs/ when a worker starts it. Without a broker (the "
+            "embedded demo) the run happens during the request and the finished run is "
+            "returned with 200. Analysts and admins."),
+        request=None,
+        responses={
+            202: SyncQueuedSerializer,
+            200: SyncRunSerializer,
+            400: OpenApiResponse(description="The source has no connector (a file source)."),
+            409: OpenApiResponse(description="Another run of this source is going on."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def sync(self, request: Request, code=None) -> Response:
+        source = self.get_object()
+        if connector_class(source.kind) is None:
+            raise ValidationError({"detail": f"A {source.get_kind_display()} source has no "
+                                             "connector to run; it is fed by imports."})
+        queued = queue_sync(source, Actor.for_request(request))
+        if queued.skipped:
+            return Response({"detail": "Another run of this source is going on."},
+                            status=status.HTTP_409_CONFLICT)
+        if queued.run is not None:
+            return Response(SyncRunSerializer(queued.run).data)
+        runs = request.build_absolute_uri(reverse("api-syncrun-list")) + f"?source={code}"
+        body = {"status": "queued", "task_id": queued.task_id, "source": source.code,
+                "runs": runs}
+        return Response(SyncQueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="Test this source's connection",
+        description=(
+            "Runs the connector's check on a worker (where the source credentials are) and "
+            "waits for it. Always 200: a failure is `ok: false` with a summary and an error "
+            "kind. Reads only. Analysts and admins."),
+        request=None,
+        responses={200: CheckResultSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def test(self, request: Request, code=None) -> Response:
+        result = check_source(self.get_object())
+        return Response(CheckResultSerializer(result).data)
 
 
 class SyncRunFilterSet(filters.FilterSet):

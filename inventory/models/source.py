@@ -22,6 +22,10 @@ class Source(models.Model):
     missing_threshold = models.FloatField(
         default=0.2, help_text="Share of the source that may go missing before a run is held."
     )
+    # When the scheduled run is next due; claimed by the dispatcher with an optimistic
+    # UPDATE so overlapping dispatches queue it once. NULL = not planned yet (new source or
+    # new schedule): the dispatcher plans it from the last run (inventory.discovery).
+    next_run_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
