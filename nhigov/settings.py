@@ -194,6 +194,12 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
+# Discovery and import: identities written per transaction, how often an unchanged row's
+# last_seen_at is refreshed (0 = never), and the largest import file accepted.
+SYNC_BATCH_SIZE = env_int("SYNC_BATCH_SIZE", 2000, minimum=1)
+SYNC_LAST_SEEN_REFRESH_HOURS = env_int("SYNC_LAST_SEEN_REFRESH_HOURS", 24, minimum=0)
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+
 # Register list: rows per page and the cap for bounded counts on filtered pages.
 REGISTER_PAGE_SIZE = env_int("REGISTER_PAGE_SIZE", 50, minimum=10)
 REGISTER_COUNT_CAP = env_int("REGISTER_COUNT_CAP", 10000, minimum=100)
