@@ -35,6 +35,7 @@ _SECRET_WORDS = {
 }
 _REFERENCE_SUFFIXES = {
     "file", "path", "env", "var", "arn", "id", "name", "url", "ttl", "mount", "role",
+    "profile",  # AWS credentials_profile names a profile in a mounted ~/.aws
 }
 # Values that are unmistakably secrets whatever the key is called.
 _SECRET_VALUES = re.compile(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from inventory.connectors.base import CredentialRecord as Cred
 from inventory.connectors.base import IdentityRecord as Rec
-from inventory.demo.org import ACCOUNTS, DEV, PROD, STAGING, Gen
+from inventory.demo.org import ACCOUNTS, CLUSTER, DEV, PROD, STAGING, Gen
 
 WORKLOADS = {  # workload -> (team, zone, purpose)
     "training-pipeline": ("ml-platform", "compute", "Reads training shards and writes checkpoints"),
@@ -161,7 +161,7 @@ def _service_account(g: Gen, ns: str, sa: str, env: str, zone: str, team: str) -
             f"ClusterRole/{sa}"]
     purpose = f"Kubernetes workload {ns}/{sa}"
     return Rec(
-        external_id=attrs["uid"], provider="kubernetes", kind="k8s_service_account",
+        external_id=f"{CLUSTER}/{ns}/{sa}", provider="kubernetes", kind="k8s_service_account",
         name=sa, path=ns, environment=env, privilege="admin" if admin else g.privilege(0, 0.4),
         permissions_summary=", ".join(attrs.get("bindings", [f"Role/{ns}/{sa}"])),
         auth_method="static_secret" if legacy else "short_lived_token",

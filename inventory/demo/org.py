@@ -16,6 +16,7 @@ PROD, STAGING, DEV = "production", "staging", "development"
 ENVIRONMENTS = [(PROD, "Production", True), (STAGING, "Staging", False),
                 (DEV, "Development", False)]
 ACCOUNTS = {"aws-prod": ("210987654321", PROD), "aws-staging": ("109876543210", STAGING)}
+CLUSTER = "gpu-cluster"  # the Kubernetes connector's cluster_name: part of every external id
 
 SOURCES = [
     ("aws-prod", "aws", {"region": "eu-west-1",

@@ -1,4 +1,9 @@
-"""The `load_demo` command: a realistic AI-factory register, one login per role, idempotent."""
+"""The `load_demo` command: a realistic AI-factory register, one login per role, idempotent.
+
+These run the offline mode (the generator's records straight through the sync), plus the
+live mode's fallback and the pure parts of the live seeding; tests/live/test_demo_live.py
+runs the live demo against its real servers.
+"""
 
 from datetime import UTC, datetime, timedelta
 from io import StringIO
@@ -6,10 +11,13 @@ from io import StringIO
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from inventory import demo
 from inventory.choices import Provider
+from inventory.demo import live
+from inventory.demo.live_files import ServerError
 from inventory.models import Credential, Identity, Source, SyncRun
 from nhigov.lib.roles import role_of
 from nhigov.models import AuditEvent
@@ -26,10 +34,11 @@ LOGINS = {
 TODAY = datetime.now(UTC).date()
 
 
-def load() -> str:
+def load(*args: str) -> str:
     # A fixed day for both runs of a test, so midnight cannot fall between them.
     out = StringIO()
-    call_command("load_demo", today=TODAY, stdout=out)
+    call_command("load_demo", *(args or ("--offline",)), today=TODAY, stdout=out,
+                 stderr=out)
     return out.getvalue()
 
 
@@ -108,3 +117,51 @@ def test_it_changes_nothing_when_run_twice():
     new_events = list(AuditEvent.objects.order_by("id")[events:])
     assert all(e.actor_type == AuditEvent.ActorType.SYSTEM for e in new_events)
     assert all("sync" in e.action for e in new_events), [e.action for e in new_events]
+
+
+def test_it_keys_offline_records_as_the_connectors_do():
+    records = demo.build_records(datetime(2026, 1, 15, tzinfo=UTC))
+    k8s = records["k8s-gpu-cluster"][0]
+    assert k8s.external_id == f"gpu-cluster/{k8s.path}/{k8s.name}"
+    prefixes = {r.external_id.split(":")[0] for r in records["vault"]}
+    assert prefixes == {"approle", "token", "kubernetes", "jwt", "kv"}
+    assert all(r.external_id.startswith("arn:aws:iam::") for r in records["aws-prod"])
+
+
+def test_it_falls_back_to_offline_when_the_servers_cannot_start(monkeypatch, tmp_path):
+    def fail(*args, **kwargs):
+        raise ServerError("OpenBao not found")
+
+    monkeypatch.setattr(live, "start_servers", fail)
+    output = load("--live", "--demo-dir", str(tmp_path))
+
+    assert "WARNING: the live demo could not run" in output
+    assert "OpenBao not found" in output
+    assert Identity.objects.count() >= 850
+    assert set(SyncRun.objects.values_list("triggered_by", flat=True)) == {"load_demo"}
+
+
+def test_it_fails_instead_of_falling_back_when_asked(monkeypatch, tmp_path):
+    def fail(*args, **kwargs):
+        raise ServerError("no free loopback port")
+
+    monkeypatch.setattr(live, "start_servers", fail)
+    with pytest.raises(CommandError, match="no free loopback port"):
+        load("--live", "--no-fallback", "--demo-dir", str(tmp_path))
+    assert not Identity.objects.exists()
+
+
+def test_it_falls_back_to_offline_when_discovery_breaks(monkeypatch, tmp_path):
+    prepared = live.Prepared(folder=tmp_path, configs={n: c for n, _, c in demo.SOURCES},
+                             ownership={}, saas_file=tmp_path / "none.json")
+    monkeypatch.setattr(live, "start_servers", lambda *args, **kwargs: prepared)
+
+    def broken(*args, **kwargs):
+        raise ServerError("the SaaS key export did not import")
+
+    monkeypatch.setattr(live, "discover", broken)
+    output = load("--live", "--demo-dir", str(tmp_path))
+
+    assert "WARNING: the live demo could not run" in output
+    assert all(r.status == "succeeded" for r in SyncRun.objects.all())
+    assert Identity.objects.count() >= 850
