@@ -3,11 +3,13 @@
 from datetime import UTC, datetime, time, timedelta
 
 import django_filters as filters
-from django.db.models import Q
+from django import forms
+from django.db.models import Q, Subquery
 from django.utils import timezone
 
 from inventory.choices import AuthMethod, IdentityKind, IdentityStatus, Privilege, Provider, Zone
-from inventory.models import Environment, Identity, Source
+from inventory.models import ChangeKind, Environment, Identity, Source, SyncChange, SyncRun
+from inventory.risk.filters import RiskFilters
 from ownership.models import Person, Team
 
 # Columns the register may be sorted by; each has a (column, id) index.
@@ -37,7 +39,17 @@ class _ByNaturalKey(filters.ModelMultipleChoiceFilter):
         return {self.field_name: v}
 
 
-class IdentityFilterSet(filters.FilterSet):
+class _RegisterFilterForm(forms.Form):
+    def clean(self):
+        data = super().clean()
+        if data.get("change") and not data.get("run"):
+            self.add_error("change", "Choose a sync run to filter by what it changed.")
+        return data
+
+
+# The risk filters (rule, finding status/severity, OWASP id, classification, home zone,
+# dormant/expiring/not-rotated days, has team) are declared in inventory.risk.filters.
+class IdentityFilterSet(RiskFilters, filters.FilterSet):
     q = filters.CharFilter(method="search", label="Search")
     kind = _choice(IdentityKind, "Kind")
     provider = _choice(Provider, "Provider")
@@ -62,10 +74,21 @@ class IdentityFilterSet(filters.FilterSet):
     last_used_before = filters.DateFilter(
         method="filter_last_used_before", label="Last used before"
     )
+    # What one sync run did: ?run=<run code>[&change=created|updated|missing|returned].
+    # A text input, not a select: runs accumulate, and a form must not list them all.
+    run = filters.ModelChoiceFilter(
+        queryset=SyncRun.objects.select_related("source"), to_field_name="code",
+        method="filter_run", label="Sync run", widget=forms.TextInput,
+    )
+    change = filters.MultipleChoiceFilter(
+        choices=ChangeKind.choices, method="filter_change", label="Change in run",
+        distinct=False,
+    )
 
     class Meta:
         model = Identity
         fields: list[str] = []
+        form = _RegisterFilterForm
 
     def __init__(self, data=None, *args, **kwargs):
         # An empty parameter (?kind=) means "any", as the filter form's "Any" option sends.
@@ -121,6 +144,19 @@ class IdentityFilterSet(filters.FilterSet):
         # Compare against midnight UTC so the (last_used_at, id) index stays usable.
         start = datetime.combine(value, time.min, tzinfo=UTC)
         return queryset.filter(Q(last_used_at__lt=start) | Q(last_used_at__isnull=True))
+
+    def filter_run(self, queryset, name, value: SyncRun | None):
+        if value is None:
+            return queryset
+        changes = SyncChange.objects.filter(run=value).order_by()  # an ORDER BY here costs a sort
+        if kinds := self.form.cleaned_data.get("change"):
+            changes = changes.filter(kind__in=kinds)
+        # A semi-join on the (run, kind, identity) index; the IN cannot duplicate rows,
+        # so no DISTINCT.
+        return queryset.filter(id__in=Subquery(changes.values("identity_id")))
+
+    def filter_change(self, queryset, name, kinds):
+        return queryset  # applied by filter_run, which it narrows (the form requires a run)
 
     @property
     def is_filtered(self) -> bool:

@@ -28,6 +28,11 @@ Decisions (see the Sync contract in DESIGN.md):
   reports one, is authoritative; a hint environment only fills an empty one.
 * **One run per source**: a session-level PostgreSQL advisory lock keyed by the source
   id; a second run raises `SyncInProgress`. On SQLite the lock is a no-op.
+* **Change log**: every identity a run creates, updates, marks missing or brings back gets a
+  `SyncChange` row of that run (inventory.sync_changes), written in the same transaction
+  as the change (one COPY per batch), so each kind's rows match the run's count of it and
+  the register can list them (`?run=<code>&change=<kind>`). A held run's missing rows are
+  written when it is confirmed. Unchanged identities get none.
 """
 
 from __future__ import annotations
@@ -44,7 +49,8 @@ from django.utils import timezone
 
 from inventory.choices import IdentityStatus, SyncStatus
 from inventory.connectors.base import IdentityRecord
-from inventory.models import Credential, Identity, Source, SyncRun
+from inventory.models import ChangeKind, Credential, Identity, Source, SyncChange, SyncRun
+from inventory.sync_changes import ChangeLog
 from inventory.sync_helpers import PRESENT
 from inventory.sync_upsert import RunState, upsert_batch
 from nhigov.lib.audit import Actor, Change, record, record_many
@@ -158,10 +164,11 @@ def _upsert_counted(state: RunState, batch: list[IdentityRecord]) -> None:
 def _analyze() -> None:
     """Refresh planner statistics during a bulk load. Autovacuum lags behind (or is off),
     and with statistics from when the table was small PostgreSQL looks rows up through
-    the source index instead of (source, external_id): every batch would scan the source."""
+    the source index instead of (source, external_id): every batch would scan the source.
+    The change log is included so the register's run filter is planned on its real size."""
     if connection.vendor == "postgresql":
         tables = ", ".join(connection.ops.quote_name(m._meta.db_table)
-                           for m in (Identity, Credential))
+                           for m in (Identity, Credential, SyncChange))
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {tables}")
 
@@ -183,7 +190,7 @@ def _conclude(state: RunState, complete: bool) -> None:
     if unseen and share > state.source.missing_threshold:
         _hold(state, len(unseen), base, share)
     elif unseen:
-        run.missing = _mark_missing(state.source, unseen, state.actor,
+        run.missing = _mark_missing(run, unseen, state.actor,
                                     f"not reported by run {run.code}")
 
 
@@ -207,20 +214,25 @@ def _hold(state: RunState, unseen: int, base: int, share: float) -> None:
         Identity.objects.filter(pk__in=chunk).update(last_seen_at=now)
 
 
-def _mark_missing(source: Source, ids: list[int], actor: Actor, reason: str) -> int:
-    """Mark `ids` missing in one transaction, with one audit event per identity."""
+def _mark_missing(run: SyncRun, ids: list[int], actor: Actor, reason: str) -> int:
+    """Mark `ids` missing in one transaction, with one audit event and one change-log row
+    of `run` per identity."""
     now, marked = timezone.now(), 0
     with transaction.atomic():
         for start in range(0, len(ids), _CHUNK):
-            rows = Identity.objects.filter(source=source, pk__in=ids[start:start + _CHUNK],
-                                           status__in=PRESENT)
-            found = list(rows.values_list("code", "name", "status"))
-            marked += rows.update(status=IdentityStatus.MISSING, missing_since=now,
-                                  updated_at=now)
+            # Locked, so the rows read are exactly the rows marked (and logged).
+            rows = Identity.objects.filter(source_id=run.source_id, status__in=PRESENT,
+                                           pk__in=ids[start:start + _CHUNK])
+            found = list(rows.select_for_update().values_list("id", "code", "name", "status"))
+            marked += Identity.objects.filter(pk__in=[pk for pk, *_ in found]).update(
+                status=IdentityStatus.MISSING, missing_since=now, updated_at=now)
             record_many(actor, (
                 Change("identity.missing", "identity", code, name, {"status": status},
                        {"status": IdentityStatus.MISSING, "missing_since": now})
-                for code, name, status in found), reason)
+                for _pk, code, name, status in found), reason)
+            log = ChangeLog(run.pk)
+            log.add(ChangeKind.MISSING, (pk for pk, *_ in found))
+            log.flush()
     return marked
 
 
@@ -259,7 +271,7 @@ def confirm_held_run(run: SyncRun, actor: Actor) -> SyncRun:
             Identity.objects.filter(source=source, status__in=PRESENT)
             .exclude(last_seen_at__gte=run.started_at).values_list("id", flat=True))
         with transaction.atomic():
-            run.missing = _mark_missing(source, unseen, actor, f"confirmed held run {run.code}")
+            run.missing = _mark_missing(run, unseen, actor, f"confirmed held run {run.code}")
             run.status = SyncStatus.SUCCEEDED
             run.error = f"{run.error} Confirmed by {actor.label}."
             run.save(update_fields=["missing", "status", "error"])

@@ -92,14 +92,18 @@ def _json_default(value) -> str:
     return value.isoformat() if isinstance(value, datetime | date) else str(value)
 
 
+# What json.dumps(payload, sort_keys=True, separators=(",", ":"), default=_json_default)
+# builds on every call, built once: the same output (so the same hashes), less per-record work.
+_HASH_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=_json_default)
+
+
 def record_hash(record: IdentityRecord) -> str:
     """SHA-256 over the canonical JSON of everything the source said (credentials
     included): equal hashes mean there is nothing to write. Fields go in by position
     (plain lists, no dataclasses.asdict deep copy): this runs once per record."""
     payload = [HASH_VERSION, [getattr(record, name) for name in _IDENTITY_FIELDS],
                [[getattr(c, name) for name in _CREDENTIAL_FIELDS] for c in record.credentials]]
-    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=_json_default)
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return hashlib.sha256(_HASH_ENCODER.encode(payload).encode()).hexdigest()
 
 
 @lru_cache(maxsize=65536)  # a run sees the same few owner addresses again and again

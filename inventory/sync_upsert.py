@@ -1,5 +1,6 @@
 """One batch of the sync upsert, set-based: a fixed number of queries per batch however
-many records it holds (load, insert, update, fill, refresh, credentials, audit).
+many records it holds (load, diff, insert, update, fill, refresh, credentials, audit,
+change log).
 
 Rows whose data hash and status are unchanged are not written. People-owned fields are
 never part of the bulk update; hints reach them through one conditional UPDATE whose
@@ -20,7 +21,8 @@ from django.utils import timezone
 
 from inventory.choices import CredentialStatus, IdentityStatus
 from inventory.connectors.base import CredentialRecord, IdentityRecord
-from inventory.models import Credential, Identity, Source, SyncRun
+from inventory.models import ChangeKind, Credential, Identity, Source, SyncRun
+from inventory.sync_changes import CREDENTIALS, ChangeLog, changed_fields
 from inventory.sync_helpers import PRESENT, Resolver, is_empty, normalize, record_hash
 from inventory.sync_sql import insert_rows, update_rows
 from nhigov.lib.audit import Actor, Change, record_many
@@ -71,6 +73,9 @@ class _Plan:
     fills: list[tuple[int, str, object, bool]] = field(default_factory=list)
     refresh: list[int] = field(default_factory=list)
     returned: list[Change] = field(default_factory=list)
+    returned_ids: list[int] = field(default_factory=list)
+    # pk -> names of the fields that changed, for the run's change log ("updated" rows).
+    updated: dict[int, list[str]] = field(default_factory=dict)
 
 
 def upsert_batch(state: RunState, records: list[IdentityRecord]) -> None:
@@ -88,6 +93,7 @@ def upsert_batch(state: RunState, records: list[IdentityRecord]) -> None:
             plan.new_records.append(record)
         elif row["id"] not in state.seen_ids:  # repeated across batches: counted once
             _plan_existing(state, plan, row, record, now)
+    _diff_changed(plan)
     with transaction.atomic():
         _write(state, plan, now)
 
@@ -120,19 +126,38 @@ def _plan_existing(state: RunState, plan: _Plan, row: dict, record: IdentityReco
         run.unchanged += 1
         _plan_unchanged(state, plan, row, now)
         return
-    if row["status"] == IdentityStatus.MISSING:
+    returning = row["status"] == IdentityStatus.MISSING
+    if returning:
         run.returned += 1
+        plan.returned_ids.append(row["id"])
         plan.returned.append(Change(
             "identity.returned", "identity", row["code"], row["name"],
             {"status": row["status"], "missing_since": row["missing_since"]},
             {"status": record.status}))
-    run.updated += changed
-    run.unchanged += not changed
+    if changed:
+        plan.updated[row["id"]] = []  # the changed fields are found per batch (_diff_changed)
+    elif not returning:
+        # Same data, but the register holds another status (set in the portal, say): the
+        # source's status is written, which makes this an update like any other.
+        plan.updated[row["id"]] = ["status"]
+    run.updated += row["id"] in plan.updated
+    run.unchanged += row["id"] not in plan.updated
     plan.fills.extend(_fills(state, row, record))
     plan.changed.append({"id": row["id"], **_discovered(record), "data_hash": digest,
                          "last_seen_at": now, "missing_since": None, "updated_at": now})
     if changed:
         plan.changed_creds.append((row["id"], record))
+
+
+def _diff_changed(plan: _Plan) -> None:
+    """Name the discovered fields that changed on each row whose hash changed: one query
+    per batch, for those rows only (an unchanged re-sync never runs it)."""
+    if not plan.changed_creds:
+        return
+    records = dict(plan.changed_creds)
+    for before in Identity.objects.filter(pk__in=list(records)).values("id", *DISCOVERED):
+        pk = before["id"]
+        plan.updated[pk] = changed_fields(before, _discovered(records[pk]))
 
 
 def _plan_unchanged(state: RunState, plan: _Plan, row: dict, now: datetime) -> None:
@@ -167,9 +192,26 @@ def _write(state: RunState, plan: _Plan, now: datetime) -> None:
     if plan.refresh:
         # last_seen_at only; updated_at keeps meaning "data changed".
         Identity.objects.filter(pk__in=plan.refresh).update(last_seen_at=now)
-    sync_credentials(list(zip(new_ids, plan.new_records, strict=True)), plan.changed_creds, now)
+    creds_changed = sync_credentials(
+        list(zip(new_ids, plan.new_records, strict=True)), plan.changed_creds, now)
     if plan.returned:
         record_many(state.actor, plan.returned)
+    _log_changes(state, plan, new_ids, creds_changed)
+
+
+def _log_changes(state: RunState, plan: _Plan, new_ids: list[int],
+                 creds_changed: set[int]) -> None:
+    """The batch's rows of the run's change log, in one statement."""
+    for pk in creds_changed:
+        plan.updated[pk].append(CREDENTIALS)
+    for pk, attname, _value, only_if_empty in plan.fills:
+        if attname == "environment_id" and not only_if_empty and pk in plan.updated:
+            plan.updated[pk].append("environment")  # the source moved it
+    log = ChangeLog(state.run.pk)
+    log.add(ChangeKind.CREATED, new_ids)
+    log.add_updates(plan.updated)
+    log.add(ChangeKind.RETURNED, plan.returned_ids)
+    log.flush()
 
 
 def _empty(attname: str) -> Q:
@@ -199,11 +241,12 @@ def _credential_row(identity_id: int, rec: CredentialRecord) -> dict:
 
 
 def sync_credentials(new: list[tuple[int, IdentityRecord]],
-                     changed: list[tuple[int, IdentityRecord]], now: datetime) -> None:
+                     changed: list[tuple[int, IdentityRecord]], now: datetime) -> set[int]:
     """Upsert credentials by (identity, kind, external_id). A credential the source no
-    longer reports for a changed identity is marked revoked (kept, never deleted)."""
+    longer reports for a changed identity is marked revoked (kept, never deleted).
+    Returns the ids of the `changed` identities whose credentials changed."""
     to_create = [_credential_row(pk, c) for pk, record in new for c in record.credentials]
-    to_update = []
+    to_update, touched = [], set()
     if changed:
         wanted = {(pk, c.kind, c.external_id): c for pk, r in changed for c in r.credentials}
         stored = Credential.objects.filter(identity_id__in=[pk for pk, _ in changed]).values(
@@ -212,9 +255,12 @@ def sync_credentials(new: list[tuple[int, IdentityRecord]],
             rec = wanted.pop((cred["identity_id"], cred["kind"], cred["external_id"]), None)
             if _refresh_credential(cred, rec):
                 to_update.append({**cred, "updated_at": now})
+                touched.add(cred["identity_id"])
         to_create += [_credential_row(key[0], rec) for key, rec in wanted.items()]
+        touched.update(key[0] for key in wanted)
     insert_rows(Credential, to_create, now, with_ids=False)
     update_rows(Credential, to_update, [*CREDENTIAL_FIELDS, "updated_at"])
+    return touched
 
 
 def _refresh_credential(cred: dict, rec: CredentialRecord | None) -> bool:

@@ -9,8 +9,15 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from inventory.api.views import CredentialViewSet, IdentityViewSet, SourceViewSet, SyncRunViewSet
+from inventory.risk.api import (
+    FindingViewSet,
+    PolicyVersionViewSet,
+    RuleViewSet,
+    SnapshotViewSet,
+)
 from nhigov.lib.api_permissions import RolePermission
 from ownership.api import PersonViewSet, TeamViewSet
+from reviews.api import AttestationViewSet, CampaignViewSet
 
 router = DefaultRouter()
 router.register("identities", IdentityViewSet, basename="api-identity")
@@ -19,6 +26,12 @@ router.register("people", PersonViewSet, basename="api-person")
 router.register("teams", TeamViewSet, basename="api-team")
 router.register("sources", SourceViewSet, basename="api-source")
 router.register("sync-runs", SyncRunViewSet, basename="api-syncrun")
+router.register("findings", FindingViewSet, basename="api-finding")
+router.register("risk-rules", RuleViewSet, basename="api-risk-rule")
+router.register("policy-versions", PolicyVersionViewSet, basename="api-policy-version")
+router.register("risk-snapshots", SnapshotViewSet, basename="api-risk-snapshot")
+router.register("campaigns", CampaignViewSet, basename="api-campaign")
+router.register("attestations", AttestationViewSet, basename="api-attestation")
 
 urlpatterns = [
     path(

@@ -264,3 +264,34 @@ CELERY_BEAT_SCHEDULE.update({
         "options": {"expires": float(_REVIEW_HOURLY_SECONDS)},
     },
 })
+
+# Risk: the nightly evaluation (findings, classification, scores, snapshot, alerts) and
+# alert delivery with retries. Tasks live in inventory.risk.tasks.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_IMPORTS = ["inventory.risk.tasks"]
+_RISK_ALERT_SECONDS = env_int("NHIGOV_RISK_ALERT_SECONDS", 300, minimum=10)
+CELERY_BEAT_SCHEDULE.update({
+    "risk-nightly": {
+        "task": "inventory.risk.tasks.nightly_risk",
+        "schedule": crontab(hour=env_int("NHIGOV_RISK_NIGHTLY_HOUR", 2, minimum=0),
+                            minute=env_int("NHIGOV_RISK_NIGHTLY_MINUTE", 30, minimum=0)),
+        "options": {"expires": 6 * 3600.0},
+    },
+    "risk-deliver-alerts": {
+        "task": "inventory.risk.tasks.deliver_alerts",
+        "schedule": float(_RISK_ALERT_SECONDS),
+        "options": {"expires": float(_RISK_ALERT_SECONDS)},
+    },
+})
+# Re-evaluate an identity when an analyst edits it (inventory.risk.hooks).
+RISK_EVALUATE_ON_SAVE = env_bool("RISK_EVALUATE_ON_SAVE", True)
+# Alerts: analysts' addresses besides the analyst role's users; webhook and syslog targets
+# (syslog as udp://host:port or tcp://host:port); retries with exponential backoff.
+RISK_ALERT_EMAILS = env_list("RISK_ALERT_EMAILS", [])
+RISK_WEBHOOK_URL = env_url("RISK_WEBHOOK_URL", ("http", "https"))
+RISK_SYSLOG_URL = env_url("RISK_SYSLOG_URL", ("udp", "tcp"))
+RISK_ALERT_MAX_ATTEMPTS = env_int("RISK_ALERT_MAX_ATTEMPTS", 6, minimum=1)
+RISK_ROTATION_WARNING_DAYS = env_int("RISK_ROTATION_WARNING_DAYS", 7, minimum=1)
+# The `risk_tags` template library lives in the risk package (not an app of its own).
+TEMPLATES[0]["OPTIONS"].setdefault("libraries", {})["risk_tags"] = "inventory.risk.templatetags"

@@ -10,5 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("nhigov.api_urls")),
     path("", include("inventory.urls")),
+    path("", include("inventory.risk.urls")),
     path("", include("ownership.urls")),
+    path("", include("reviews.urls")),
 ]

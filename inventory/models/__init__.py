@@ -1,6 +1,21 @@
-"""Register models: sources, sync runs, environments, identities and credentials."""
+"""Register models: sources, sync runs and their changes, environments, identities and
+credentials."""
 
 from .identity import Credential, Environment, Identity
+from .risk import (
+    AlertDelivery,
+    DailySnapshot,
+    Finding,
+    IdentityRisk,
+    LeakReport,
+    PolicyVersion,
+    RiskRun,
+)
 from .source import Source, SyncRun
+from .sync_change import ChangeKind, SyncChange
 
-__all__ = ["Credential", "Environment", "Identity", "Source", "SyncRun"]
+__all__ = [
+    "ChangeKind", "Credential", "Environment", "Identity", "Source", "SyncChange", "SyncRun",
+    "AlertDelivery", "DailySnapshot", "Finding", "IdentityRisk", "LeakReport", "PolicyVersion",
+    "RiskRun",
+]

@@ -95,6 +95,9 @@ class Identity(models.Model):
     missing_since = models.DateTimeField(null=True, blank=True)
     last_attested_at = models.DateTimeField(null=True, blank=True)
     next_review_due = models.DateField(null=True, blank=True)
+    # Set when an owner answers "revoke" in a review: the identity should be disabled or
+    # deleted at its source. Discovery's status shows when that has happened.
+    deprovision_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     tags = models.JSONField(default=list, blank=True)
     # Non-secret provider details (policies, trust, labels) and owner hints from the source.

@@ -1,0 +1,1 @@
+"""Review pages: owner link pages (no login), campaign pages, My reviews, remediation."""
