@@ -185,13 +185,25 @@ def scan_seconds(repeat: int) -> dict:
 
 
 def timed_run(fn) -> dict:
-    with CaptureQueriesContext(connection) as ctx:
+    """Run one evaluation; its time, query count, what it changed and its slowest steps."""
+    steps: list[tuple[float, str]] = []
+
+    def clock(execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            steps.append((time.perf_counter() - start, " ".join(sql.split())[:48]))
+
+    with CaptureQueriesContext(connection) as ctx, connection.execute_wrapper(clock):
         start = time.perf_counter()
         run = fn()
         seconds = time.perf_counter() - start
+    slowest = {text: round(spent, 2) for spent, text in sorted(steps, reverse=True)[:4]}
     return {"seconds": round(seconds, 2), "queries": len(ctx.captured_queries),
             "scope": run.scope_size, "changed": run.changed, "opened": run.opened,
-            "reopened": run.reopened, "resolved": run.resolved, "scored": run.scored}
+            "reopened": run.reopened, "resolved": run.resolved, "scored": run.scored,
+            "slowest_statements_s": slowest}
 
 
 def reset_verdicts() -> None:
@@ -243,8 +255,10 @@ def main() -> None:
         "scan_identity_table": scan,
         "first_full_evaluation": {**first, "x_scan": ratio(first["seconds"])},
         "steady_full_evaluation": {"median_s": steady_s, "x_scan": ratio(steady_s),
+                                   "runs_s": [s["seconds"] for s in steady],
                                    "queries": steady[0]["queries"],
-                                   "changed": steady[0]["changed"]},
+                                   "changed": steady[0]["changed"],
+                                   "slowest_statements_s": steady[-1]["slowest_statements_s"]},
         "full_evaluation_after_1pct_changed": {**changed, "x_scan": ratio(changed["seconds"])},
         "source_evaluation_one_third": {**source, "x_scan": ratio(source["seconds"])},
     }, indent=2))

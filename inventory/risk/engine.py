@@ -158,12 +158,16 @@ def _fill_scope(ctx: Context, scope) -> int:
                            [value])
         else:
             cursor.executemany("INSERT INTO risk_scope (id) VALUES (%s)", [(i,) for i in value])
+        # A semi-join (not DISTINCT over a join): its plan does not hinge on how well the
+        # planner guesses the number of distinct fingerprints.
         cursor.execute(
-            "INSERT INTO risk_scope (id) SELECT DISTINCT o.identity_id "
-            "FROM inventory_credential c JOIN inventory_credential o "
-            "ON o.fingerprint = c.fingerprint "
-            "WHERE c.identity_id IN (SELECT id FROM risk_scope) AND c.fingerprint <> '' "
-            "AND o.identity_id <> c.identity_id ON CONFLICT (id) DO NOTHING")
+            "INSERT INTO risk_scope (id) SELECT o.identity_id FROM inventory_credential o "
+            "WHERE o.fingerprint <> '' AND EXISTS (SELECT 1 FROM inventory_credential c "
+            "WHERE c.fingerprint = o.fingerprint AND c.identity_id <> o.identity_id "
+            "AND c.fingerprint <> '' AND c.identity_id IN (SELECT id FROM risk_scope)) "
+            "ON CONFLICT (id) DO NOTHING")
+        if ctx.b.pg:
+            cursor.execute("ANALYZE risk_scope")
         cursor.execute("SELECT COUNT(*) FROM risk_scope")
         return cursor.fetchone()[0]
 
