@@ -31,3 +31,15 @@ def client_for(users):
 @pytest.fixture
 def owner_person(users):
     return users["owner"].person
+
+
+@pytest.fixture
+def eager_celery():
+    """Run Celery tasks in-process even when REDIS_URL is set (the PostgreSQL + Redis CI
+    run): such tests exercise the task code, not a broker, and no worker listens there."""
+    from nhigov.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before

@@ -12,7 +12,7 @@ from reviews.models import Attestation, Campaign
 from tests.factories import IdentityFactory, PersonFactory, TeamFactory
 from tests.reviews.helpers import links, text_and_html
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_celery")]
 
 
 @pytest.fixture(autouse=True)

@@ -63,3 +63,8 @@ def campaign(org):
 def committed(django_capture_on_commit_callbacks):
     """`with committed():` runs on-commit callbacks (emails queued after a commit)."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture(autouse=True)
+def _reviews_run_tasks_in_process(eager_celery):
+    """Campaign opening and mail sending enqueue Celery tasks; run them here."""
