@@ -284,6 +284,8 @@ CELERY_BEAT_SCHEDULE.update({
         "options": {"expires": float(_RISK_ALERT_SECONDS)},
     },
 })
+# PostgreSQL work_mem for the evaluation's transaction (hash joins over the register).
+RISK_WORK_MEM = env_str("RISK_WORK_MEM", "256MB")
 # Re-evaluate an identity when an analyst edits it (inventory.risk.hooks).
 RISK_EVALUATE_ON_SAVE = env_bool("RISK_EVALUATE_ON_SAVE", True)
 # Alerts: analysts' addresses besides the analyst role's users; webhook and syslog targets

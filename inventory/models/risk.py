@@ -172,6 +172,8 @@ class RiskRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     trigger = models.CharField(max_length=100, blank=True)
     full = models.BooleanField(default=True, help_text="Whole register, or a set of ids.")
+    # Identities evaluated; for a full run of a large register on PostgreSQL, the
+    # planner's estimate (an exact count would cost a scan of its own).
     scope_size = models.PositiveIntegerField(default=0)
     policy_number = models.PositiveIntegerField(null=True, blank=True)
     changed = models.PositiveIntegerField(default=0, help_text="Identities whose verdict changed.")

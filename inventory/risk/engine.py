@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -83,27 +84,42 @@ def _evaluate(scope, trigger: str, now: datetime | None = None) -> RiskRun:
     previous = RiskRun.objects.filter(error="").order_by("-started_at").values_list(
         "started_at", flat=True).first() or now
     ctx = Context(Builder(now), policy, rules, scope is not None, previous)
+    rewrite = _policy_changed(policy)
     with transaction.atomic():
         _lock()
+        _tune()
         _temp_tables(ctx)
         run.scope_size = _fill_scope(ctx, scope) if scope else _count_identities()
-        run.changed = _execute(ctx, _delta_sql(ctx))
+        run.changed = _execute(ctx, _delta_sql(ctx, only_changed=not rewrite))
         if connection.vendor == "postgresql":
             _execute(ctx, "ANALYZE risk_delta")
         run.resolved = _execute(ctx, _resolve_sql(ctx))
         run.reopened = _execute(ctx, _reopen_sql(ctx))
         run.opened = _execute(ctx, _insert_sql(ctx))
         run.expired = _execute(ctx, _expire_sql(ctx))
-        if scope is None and _policy_changed(policy):
+        if rewrite:
             _execute(ctx, _severity_sql(ctx))
         _execute(ctx, _store_sql(ctx))
         run.scored = _execute(ctx, _score_sql(ctx))
         _drop_temp_tables()
+        _refresh_statistics(run)
         run.finished_at = max(timezone.now(), now)
         run.save()
         if run.full or run.opened or run.reopened or run.resolved or run.expired:
             _audit(run)
     return run
+
+
+def _tune() -> None:
+    """PostgreSQL, for this transaction: enough memory to hash the register's joins and
+    aggregates in memory, and JIT without LLVM inlining and optimization, which take
+    longer to compile this one-pass query than they save (measured: bench/risk_bench.py)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [settings.RISK_WORK_MEM])
+        cursor.execute("SET LOCAL jit_inline_above_cost = -1")
+        cursor.execute("SET LOCAL jit_optimize_above_cost = -1")
 
 
 def _lock() -> None:
@@ -139,10 +155,33 @@ def _drop_temp_tables() -> None:
         cursor.execute("DROP TABLE IF EXISTS risk_delta")
 
 
+ESTIMATE_ABOVE = 100_000
+
+
 def _count_identities() -> int:
+    """The register's size: exact when small; on a large PostgreSQL table the planner's
+    estimate, since an exact COUNT(*) after a big evaluation's writes costs a full scan."""
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT reltuples::bigint FROM pg_class "
+                           "WHERE oid = 'inventory_identity'::regclass")
+            estimate = cursor.fetchone()[0]
+            if estimate > ESTIMATE_ABOVE:
+                return estimate
         cursor.execute("SELECT COUNT(*) FROM inventory_identity")
         return cursor.fetchone()[0]
+
+
+def _refresh_statistics(run: RiskRun) -> None:
+    """After a large change (the first evaluation of a big register), refresh the
+    planner's statistics so the next run's small joins use the indexes at once, without
+    waiting for autovacuum."""
+    if connection.vendor != "postgresql":
+        return
+    if run.opened + run.resolved + run.reopened + run.changed > ESTIMATE_ABOVE:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE inventory_finding")
+            cursor.execute("ANALYZE inventory_identityrisk")
 
 
 def _fill_scope(ctx: Context, scope) -> int:
@@ -172,8 +211,8 @@ def _fill_scope(ctx: Context, scope) -> int:
         return cursor.fetchone()[0]
 
 
-def _delta_sql(ctx: Context) -> str:
-    query = verdict_query(ctx.b, ctx.policy, ctx.rules, ctx.scoped)
+def _delta_sql(ctx: Context, only_changed: bool = True) -> str:
+    query = verdict_query(ctx.b, ctx.policy, ctx.rules, ctx.scoped, only_changed)
     return f"INSERT INTO risk_delta ({', '.join(DELTA_COLUMNS)}) {query}"
 
 
@@ -269,8 +308,12 @@ def _severity_sql(ctx: Context) -> str:
 
 
 def _policy_changed(policy: policies.Policy) -> bool:
+    """Whether the policy differs from the one of the last full run (then every verdict
+    is rewritten: severities and scores may move without any condition changing)."""
     last = RiskRun.objects.filter(full=True, error="").order_by("-started_at").first()
-    return last is None or last.policy_number != policy.number
+    if last is None:
+        return policy.number is not None
+    return last.policy_number != policy.number
 
 
 def _store_sql(ctx: Context) -> str:

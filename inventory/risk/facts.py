@@ -135,7 +135,7 @@ def _shared(scoped: bool) -> str:
               if scoped else "")
     candidates = f"""SELECT s.fingerprint FROM inventory_credential s
       WHERE s.fingerprint <> '' AND s.status = 'active' {narrow}
-      GROUP BY s.fingerprint HAVING COUNT(DISTINCT s.identity_id) > 1"""
+      GROUP BY s.fingerprint HAVING MIN(s.identity_id) <> MAX(s.identity_id)"""
     return f"""
     SELECT c.fingerprint,
       CASE WHEN COUNT(DISTINCT COALESCE(i.environment_id, 0)) > 1 THEN 1 ELSE 0 END
@@ -296,13 +296,15 @@ def score_expr(b: Builder, policy: Policy, rules: list[Rule]) -> str:
 
 
 def classification_expr(b: Builder, high: int, dormant_bits: int, unknown: int) -> str:
-    """Seed 003's tags, one per identity: high-risk (admin or broad scope) before dormant
-    before unknown (no owner or purpose); active otherwise. Inactive identities: none."""
+    """Seed 003's tags, one per identity: high-risk (a condition of a rule marked high-risk
+    or critical holds: admin privilege, wildcard grants, cross-zone reach, open trust, a
+    leaked secret) before dormant before unknown (no owner or purpose); active otherwise.
+    Inactive identities get none. A function of status and mask only."""
     def has(bits: int) -> str:
         return f"(f.mask & {b.bigint(bits)}) <> 0"
 
     return (f"(CASE WHEN f.status <> 'active' THEN '' "
-            f"WHEN f.privilege = 'admin' OR {has(high)} THEN 'high_risk' "
+            f"WHEN {has(high)} THEN 'high_risk' "
             f"WHEN {has(dormant_bits)} THEN 'dormant' WHEN {has(unknown)} THEN 'unknown' "
             "ELSE 'active' END)")
 
@@ -323,24 +325,28 @@ def class_bits(rules: list[Rule], policy: Policy) -> tuple[int, int, int]:
 def verdict_query(b: Builder, policy: Policy, rules: list[Rule], scoped: bool,
                   only_changed: bool = True) -> str:
     """One row per identity whose verdict changed (or every row): id, status, old and
-    new mask, score, classification, home zone, reach, last use, reactivation."""
+    new mask, score, classification, home zone, reach, last use, reactivation.
+
+    The mask is computed once per identity (level 3, fenced); score and classification
+    follow from the mask and status alone, so they are computed only for the rows that
+    pass the change filter. A policy change can move scores without moving masks: the
+    engine then asks for every row (`only_changed=False`)."""
     high, dormant_bits, unknown = class_bits(rules, policy)
-    changed = ("WHERE d.old_mask IS NULL OR d.mask <> d.old_mask "
-               "OR d.classification <> d.old_class OR d.score <> d.old_score "
-               "OR d.score <> d.risk_score OR d.home_zone <> d.old_home "
-               "OR d.reach <> d.old_reach") if only_changed else ""
+    changed = ("WHERE f.old_mask IS NULL OR f.mask <> f.old_mask "
+               "OR f.home_zone <> f.old_home OR f.reach <> f.old_reach "
+               "OR (f.old_class = '') <> (f.status <> 'active')") if only_changed else ""
+    keep = ", ".join(f"f.{c}" for c in ("id", "status", "old_mask", "old_class", "old_home",
+                                          "old_reach", "home_zone", "reach", "last_used_at",
+                                          "reactivated_at"))
     return f"""
     WITH shared AS ({_shared(scoped)}), cred AS ({_cred(b, scoped)})
-    SELECT d.id, d.status, d.old_mask, d.mask, d.score, d.classification, d.home_zone,
-      d.reach, d.last_used_at, d.reactivated_at
+    SELECT f.id, f.status, f.old_mask, f.mask, {score_expr(b, policy, rules)} AS score,
+      {classification_expr(b, high, dormant_bits, unknown)} AS classification, f.home_zone,
+      f.reach, f.last_used_at, f.reactivated_at
     FROM (
-      SELECT f.*, {score_expr(b, policy, rules)} AS score,
-        {classification_expr(b, high, dormant_bits, unknown)} AS classification
-      FROM (
-        SELECT f.*, {mask_expr(b, policy, rules)} AS mask
-        FROM ({_level2(b, policy, scoped, dormant_bits)}) f {fence(b)}
-      ) f {fence(b)}
-    ) d {changed}"""
+      SELECT {keep}, {mask_expr(b, policy, rules)} AS mask
+      FROM ({_level2(b, policy, scoped, dormant_bits)}) f {fence(b)}
+    ) f {changed}"""
 
 
 def verdict_ids(code: str, policy: Policy, now=None) -> list[int]:
