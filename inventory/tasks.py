@@ -97,6 +97,7 @@ class QueuedSync:
     task_id: str
     run: SyncRun | None = None
     skipped: str = ""
+    deferred: bool = False  # broker unreachable: the dispatcher queues it when it returns
 
 
 def queue_sync(source: Source, actor: Actor) -> QueuedSync:
@@ -106,7 +107,13 @@ def queue_sync(source: Source, actor: Actor) -> QueuedSync:
     task_id = uuid()
     record(actor, Change("source.sync_requested", "source", source.code, source.name, {},
                          {"task": task_id}))
-    result = sync_source_task.apply_async((source.pk, actor.label[:200]), task_id=task_id)
+    try:
+        result = sync_source_task.apply_async((source.pk, actor.label[:200]), task_id=task_id)
+    except Exception:  # broker down: keep the request in the database, not in the void
+        logger.exception("Could not queue a run of source %s; deferred to the dispatcher",
+                         source.name)
+        discovery.defer_run(source, timezone.now())
+        return QueuedSync(task_id, deferred=True)
     if not runs_in_process():
         return QueuedSync(task_id)
     summary = result.get()

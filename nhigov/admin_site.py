@@ -14,6 +14,12 @@ class NhigovAdminSite(admin.AdminSite):
     def has_permission(self, request) -> bool:
         return request.user.is_active and can_administer(request.user)
 
+    def register(self, model_or_iterable, admin_class=None, **options) -> None:
+        # Every admin add, change and delete also goes into the audit chain.
+        from nhigov.lib.audit_admin import audited
+
+        super().register(model_or_iterable, audited(admin_class), **options)
+
 
 class NhigovAdminConfig(AdminConfig):
     default_site = "nhigov.admin_site.NhigovAdminSite"

@@ -11,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from nhigov.lib.env import (
     database_config,
     env_bool,
+    env_choices,
     env_int,
     env_list,
     env_str,
@@ -42,8 +43,10 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -56,17 +59,25 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "nhigov.lib.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # CSP on every response; no-store / no-referrer on sensitive pages.
+    "nhigov.lib.security_headers.SecurityHeadersMiddleware",
     # Serves collected static files from gunicorn: no separate web server needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Logs and audits every 403 and scoped 404 on its way out (nhigov.lib.denials).
+    "nhigov.lib.denials.DenialLogMiddleware",
     # Anonymous visitors see only the login page: every view needs a login unless marked.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Idle and absolute session timeouts (nhigov.lib.sessions); needs messages for its notice.
+    "nhigov.lib.sessions.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Admins and analysts without a second factor reach only the MFA setup (nhigov.lib.mfa).
+    "nhigov.lib.mfa.MFARequiredMiddleware",
 ]
 
 ROOT_URLCONF = "nhigov.urls"
@@ -112,8 +123,54 @@ ACCOUNT_ADAPTER = "nhigov.lib.accounts.NoSignupAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_PREVENT_ENUMERATION = True
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "inventory:identity_list"
+LOGIN_REDIRECT_URL = "home"  # role-aware landing page (inventory.risk.views_dashboard.home)
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+# Failed sign-ins count per IP and per account in Django's cache: shared through Redis when
+# REDIS_URL is set, so every web process sees the same counts. A throttled sign-in gets the
+# same 429 page whether or not the account exists.
+ACCOUNT_RATE_LIMITS = {
+    "login": env_str("NHIGOV_RATE_LOGIN", "30/m/ip"),
+    "login_failed": env_str("NHIGOV_RATE_LOGIN_FAILED", "10/m/ip,5/300s/key"),
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "reauthenticate": "10/m/user",
+    "change_password": "5/m/user",
+}
+# Password reset mails go to known addresses only; the page answers the same either way.
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[nhigov] "
+# Tell users by email when a second factor, password or SSO link changes on their account.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+
+# MFA (allauth.mfa): an authenticator app (TOTP), security keys and passkeys (WebAuthn),
+# recovery codes. Required for the roles below (empty = for nobody); nhigov.lib.mfa.
+NHIGOV_MFA_REQUIRED_ROLES = env_choices(
+    "NHIGOV_MFA_REQUIRED_ROLES", ("admin", "analyst", "auditor", "owner"), ["admin", "analyst"]
+)
+MFA_ADAPTER = "nhigov.lib.mfa.MFAAdapter"
+# Key for TOTP seeds at rest; default derived from SECRET_KEY (set this before rotating it).
+NHIGOV_MFA_KEY = env_str("NHIGOV_MFA_KEY")
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_PASSKEY_LOGIN_ENABLED = env_bool("NHIGOV_MFA_PASSKEY_LOGIN", True)
+MFA_TOTP_ISSUER = env_str("NHIGOV_MFA_TOTP_ISSUER", "nhigov")
+# Addresses are entered by admins (no self sign-up, no verification mail), so allauth's
+# "verified email first" rule would keep everyone from enrolling.
+MFA_ALLOW_UNVERIFIED_EMAIL = True
+# Browsers allow WebAuthn on http://localhost only; the embedded demo serves plain http.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+
+# Single sign-on: allauth's generic OpenID Connect provider from NHIGOV_OIDC_* (off when
+# unset). SSO signs in existing users only, matched by a verified email (nhigov.lib.sso).
+from nhigov.lib.sso_config import oidc_app_from_env, providers_setting  # noqa: E402
+
+NHIGOV_OIDC_APP = oidc_app_from_env()
+SOCIALACCOUNT_PROVIDERS = providers_setting(NHIGOV_OIDC_APP)
+SOCIALACCOUNT_ADAPTER = "nhigov.lib.sso.SSOAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # SSOAdapter links by verified email itself
+SOCIALACCOUNT_STORE_TOKENS = False  # the IdP's tokens are never kept at rest
+SOCIALACCOUNT_LOGIN_ON_GET = False  # a POST starts SSO, so a link cannot sign anyone in
+TEMPLATES[0]["OPTIONS"].setdefault("libraries", {})["mfa_tags"] = "nhigov.lib.mfa_tags"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -163,9 +220,14 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
 }
 
+# Refusals: each is logged to `nhigov.security`; at most one audit event per user, method
+# and page per this many seconds (0 = audit every one).
+DENIAL_AUDIT_SECONDS = env_int("DENIAL_AUDIT_SECONDS", 60, minimum=0)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # Personal API tokens, stored hashed, with read/write scope (nhigov.lib.tokens).
+        "nhigov.lib.tokens_auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["nhigov.lib.api_permissions.RolePermission"],
@@ -187,12 +249,41 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Security: HTTPS, cookies and headers. Served over https (SITE_URL), the portal redirects
+# plain http, sends HSTS and marks its cookies Secure. Behind a TLS-terminating proxy set
+# SECURE_PROXY_SSL_HEADER (e.g. HTTP_X_FORWARDED_PROTO) so Django sees the original scheme,
+# or every request would be redirected again. The CSP and the no-store / no-referrer rules
+# for sensitive pages are in nhigov.lib.security_headers.
 SESSION_COOKIE_HTTPONLY = True
 _HTTPS = SITE_URL.startswith("https://")
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG and _HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_COOKIE_HTTPONLY = True  # the pages send the token from the form / hx-headers, not JS
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and _HTTPS)
+_PROXY_HEADER = env_str("SECURE_PROXY_SSL_HEADER")
+if _PROXY_HEADER and not _PROXY_HEADER.startswith("HTTP_"):
+    raise ImproperlyConfigured("SECURE_PROXY_SSL_HEADER must name a request.META key such as "
+                               "HTTP_X_FORWARDED_PROTO")
+SECURE_PROXY_SSL_HEADER = (_PROXY_HEADER, "https") if _PROXY_HEADER else None
+# One year by default over https; 0 turns HSTS off (e.g. while trying https out).
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if _HTTPS and not DEBUG else 0,
+                              minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# The preload directive only consents to inclusion in browsers' preload lists; nothing is
+# listed until the domain's owner submits it (hstspreload.org).
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+
+# Sessions (nhigov.lib.sessions): signed out after this long idle, and this long after
+# signing in whatever the activity; the cookie does not outlive the absolute limit.
+NHIGOV_SESSION_IDLE_MINUTES = env_int("NHIGOV_SESSION_IDLE_MINUTES", 30, minimum=1)
+NHIGOV_SESSION_MAX_HOURS = env_int("NHIGOV_SESSION_MAX_HOURS", 12, minimum=1)
+SESSION_COOKIE_AGE = NHIGOV_SESSION_MAX_HOURS * 3600
+# Personal API tokens (nhigov.lib.tokens): the longest lifetime a token may be given.
+NHIGOV_API_TOKEN_MAX_DAYS = env_int("NHIGOV_API_TOKEN_MAX_DAYS", 90, minimum=1)
 
 # Discovery and import: identities written per transaction, how often an unchanged row's
 # last_seen_at is refreshed (0 = never), and the largest import file accepted.
@@ -209,6 +300,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Request paths in 4xx warnings and runserver lines carry owner-link tokens: redacted.
+    "filters": {"redact_paths": {"()": "nhigov.lib.denials.RedactPathFilter"}},
+    "loggers": {name: {"filters": ["redact_paths"]} for name in ("django.request",
+                                                                  "django.server")},
 }
 
 # Reviews ---------------------------------------------------------------------------------
@@ -216,8 +311,11 @@ LOGGING = {
 # Rate limits count in Django's cache: per process (LocMem) when embedded, shared through
 # Redis when REDIS_URL is set, so every web process sees the same counts.
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL, "KEY_PREFIX": "nhigov"}}
+    # Redis down: each process counts locally instead of failing pages (nhigov.lib.cache);
+    # the timeouts bound what a dead Redis costs a request.
+    CACHES = {"default": {"BACKEND": "nhigov.lib.cache.FallbackRedisCache",
+                          "LOCATION": REDIS_URL, "KEY_PREFIX": "nhigov",
+                          "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 2}}}
 
 
 def _int_list(name: str, default: list[str]) -> list[int]:
@@ -288,6 +386,8 @@ CELERY_BEAT_SCHEDULE.update({
 RISK_WORK_MEM = env_str("RISK_WORK_MEM", "256MB")
 # Re-evaluate an identity when an analyst edits it (inventory.risk.hooks).
 RISK_EVALUATE_ON_SAVE = env_bool("RISK_EVALUATE_ON_SAVE", True)
+# Re-evaluate a source's identities after each of its sync runs (inventory.risk.hooks).
+RISK_EVALUATE_AFTER_SYNC = env_bool("RISK_EVALUATE_AFTER_SYNC", True)
 # Alerts: analysts' addresses besides the analyst role's users; webhook and syslog targets
 # (syslog as udp://host:port or tcp://host:port); retries with exponential backoff.
 RISK_ALERT_EMAILS = env_list("RISK_ALERT_EMAILS", [])
@@ -297,3 +397,17 @@ RISK_ALERT_MAX_ATTEMPTS = env_int("RISK_ALERT_MAX_ATTEMPTS", 6, minimum=1)
 RISK_ROTATION_WARNING_DAYS = env_int("RISK_ROTATION_WARNING_DAYS", 7, minimum=1)
 # The `risk_tags` template library lives in the risk package (not an app of its own).
 TEMPLATES[0]["OPTIONS"].setdefault("libraries", {})["risk_tags"] = "inventory.risk.templatetags"
+
+# Audit: signed checkpoints over the hash chain (nhigov.lib.audit_signing). Ed25519 with
+# this PEM private key; unset = HMAC derived from SECRET_KEY (not verifiable offline).
+AUDIT_SIGNING_KEY_FILE = env_str("AUDIT_SIGNING_KEY_FILE", "")
+if AUDIT_SIGNING_KEY_FILE and not Path(AUDIT_SIGNING_KEY_FILE).is_file():
+    raise ImproperlyConfigured(f"AUDIT_SIGNING_KEY_FILE={AUDIT_SIGNING_KEY_FILE} is not a file")
+AUDIT_CHECKPOINT_SECONDS = env_int("AUDIT_CHECKPOINT_SECONDS", 3600, minimum=60)
+CELERY_IMPORTS.append("nhigov.lib.audit_tasks")
+CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
+    "task": "nhigov.lib.audit_tasks.audit_checkpoint",
+    "schedule": float(AUDIT_CHECKPOINT_SECONDS),
+    "options": {"expires": float(AUDIT_CHECKPOINT_SECONDS)},
+}
+AUDIT_PAGE_SIZE = env_int("AUDIT_PAGE_SIZE", 50, minimum=10)

@@ -4,6 +4,7 @@ scope (no query per identity)."""
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
@@ -19,6 +20,8 @@ from nhigov.lib.audit import Actor, Change, record
 from reviews import conf
 from reviews.models import Attestation, Campaign, Delivery
 from reviews.snapshot import JOINS, new_code_sql, snapshot_sql
+
+logger = logging.getLogger(__name__)
 
 # Register parameters that page or sort the list: meaningless in a campaign's scope.
 _PAGING = ("after", "before", "sort", "ordering", "cursor", "page_size", "page")
@@ -197,7 +200,11 @@ def open_campaign(*, name: str, scope: str, due_date: date, actor: Actor,
 def _kick_mail(campaign_id: int) -> None:
     from reviews.tasks import send_campaign_mail  # tasks imports this module
 
-    send_campaign_mail.delay(campaign_id)
+    try:
+        send_campaign_mail.delay(campaign_id)
+    except Exception:  # broker down: the Delivery rows wait for beat's next mail cycle
+        logger.exception("Could not queue the mail of campaign %s; the mail cycle sends it",
+                         campaign_id)
 
 
 def close_campaign(campaign: Campaign, actor: Actor, reason: str = "") -> int:

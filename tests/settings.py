@@ -20,3 +20,7 @@ STORAGES = {
 # The live server serves static files itself; WhiteNoise would only warn that the
 # collected-static directory does not exist in a checkout.
 MIDDLEWARE = [m for m in MIDDLEWARE if not m.startswith("whitenoise.")]  # noqa: F405
+# Every refusal audited: the rate limit's counts live in a cache that outlives a test's
+# rolled-back users (and, with REDIS_URL, the run), so a window would make counts depend
+# on test order. tests/nhigov/test_denials.py sets a window where it tests one.
+DENIAL_AUDIT_SECONDS = 0

@@ -98,6 +98,22 @@ class IdentityBriefSerializer(serializers.ModelSerializer):
 # --- reference fields: natural key on write, nested representation on read ----------------
 
 
+def _lookup_text(data) -> str:
+    """A natural key as sent, refused if it holds a NUL: PostgreSQL text cannot, and the
+    lookup would fail with a server error instead of a 400."""
+    value = str(data).strip()
+    if "\x00" in value:
+        raise serializers.ValidationError("Null characters are not allowed.")
+    return value
+
+
+class _SlugField(serializers.SlugRelatedField):
+    """SlugRelatedField that answers 400, not 500, to a slug holding a NUL."""
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(_lookup_text(data))
+
+
 class _RefField(serializers.RelatedField):
     """Natural key on write, the `brief` nested representation on read."""
 
@@ -130,7 +146,7 @@ class PersonRefField(_RefField):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data) -> Person:
-        value = str(data).strip()
+        value = _lookup_text(data)
         matches = list(self.get_queryset().filter(email__iexact=value)[:5])
         if not matches:
             self.fail("unknown", value=value)
@@ -152,7 +168,7 @@ class TeamRefField(_RefField):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data) -> Team:
-        value = str(data).strip()
+        value = _lookup_text(data)
         try:
             lookup = {"code": uuid.UUID(value)}
         except ValueError:
@@ -184,7 +200,7 @@ class _TeamRefFieldSchema(_RefFieldSchema):
 
 
 def _environment_field(**kwargs) -> serializers.SlugRelatedField:
-    return serializers.SlugRelatedField(
+    return _SlugField(
         slug_field="slug", queryset=Environment.objects.all(), **kwargs
     )
 

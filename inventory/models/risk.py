@@ -277,3 +277,13 @@ def _identity_saved(sender, instance, **kwargs) -> None:
 
 
 post_save.connect(_identity_saved, sender="inventory.Identity", dispatch_uid="risk-identity-saved")
+
+
+def _sync_run_saved(sender, instance, update_fields=None, **kwargs) -> None:
+    # A finished sync re-evaluates its source (inventory.risk.hooks.run_saved).
+    from inventory.risk.hooks import run_saved
+
+    run_saved(instance, update_fields)
+
+
+post_save.connect(_sync_run_saved, sender="inventory.SyncRun", dispatch_uid="risk-sync-run-saved")

@@ -40,7 +40,7 @@ IDENTITY_COLUMNS = (
     "permissions_summary", "created_at_source", "first_seen_at", "last_used_at",
     "last_rotated_at", "expires_at", "last_attested_at", "next_review_due", "zone",
     "environment_id", "technical_owner_id", "business_owner_id", "backup_owner_id",
-    "team_id", "source_id", "risk_score",
+    "team_id", "source_id", "risk_score", "deprovision_requested_at",
 )
 # Besides the identity columns, what rules may read from `f`: credential aggregates,
 # facts from the JSON attributes (extracted once per row), the owner-left flag, source and

@@ -1,8 +1,12 @@
 """When evaluation runs besides the nightly task: after each sync, and after an analyst
 edits an identity.
 
-* **After a sync**: the discovery code calls `after_sync(run)`, or sends the signal
-  `sync_finished` (sender=SyncRun, run=run); both evaluate that source's identities.
+* **After a sync**: every run of `inventory.sync.sync_records` (discovery, file import,
+  demo load) ends by saving its SyncRun; that save (post_save, connected in
+  inventory.models.risk) queues `evaluate_source_task` for the run's source once it
+  commits, so a worker evaluates while the sync worker moves on (in-process without a
+  broker). Confirming a held run (which marks identities missing) does the same.
+  `after_sync(run)` and the signal `sync_finished` evaluate in the caller's process.
   A failed evaluation is logged and never fails the sync: the nightly run catches up.
 * **After an edit** (owner, purpose, zone...): Identity's post_save (connected in
   inventory.models.risk) calls `schedule_identity`; the ids saved in one transaction are
@@ -34,6 +38,28 @@ def after_sync(run) -> None:
         evaluate_source(run.source_id, trigger=f"sync {run.code}")
     except Exception:  # evaluation must never turn a finished sync into a failure
         logger.exception("risk evaluation after sync run %s failed", run.code)
+
+
+def run_saved(run, update_fields=None) -> None:
+    """A SyncRun was saved: once it has ended (the final save of `sync_records`, or a held
+    run confirmed, which saves `missing`), evaluate its source after the commit. Other
+    saves (the run's creation, a superseded or discarded run) change no identity."""
+    if not getattr(settings, "RISK_EVALUATE_AFTER_SYNC", True):
+        return
+    if run.finished_at is None or run.status == "running":
+        return
+    if update_fields is not None and "missing" not in update_fields:
+        return
+    transaction.on_commit(lambda: _queue_source(run.source_id, run.code))
+
+
+def _queue_source(source_id: int, run_code) -> None:
+    from inventory.risk.tasks import evaluate_source_task
+
+    try:
+        evaluate_source_task.delay(source_id, f"sync {run_code}")
+    except Exception:  # a broker outage must not fail the sync; the nightly run catches up
+        logger.exception("could not queue the risk evaluation after sync run %s", run_code)
 
 
 @receiver(sync_finished, dispatch_uid="risk-after-sync")

@@ -22,8 +22,8 @@ from inventory.risk.policy_schema import Checker, PolicyError, Problem
 from nhigov.lib.audit import Actor, Change, record
 
 DEFAULT_FILE = Path(__file__).with_name("default_policy.yaml")
-TOP_LEVEL = ("version", "defaults", "classes", "dormancy", "break_glass", "ci", "rules",
-             "zones")
+TOP_LEVEL = ("version", "defaults", "classes", "dormancy", "break_glass", "offboarding", "ci",
+             "rules", "zones")
 
 __all__ = ["Policy", "PolicyError", "Problem", "current", "parse", "save_version"]
 
@@ -63,6 +63,8 @@ class Policy:
     never_used_providers: tuple[str, ...] = ()
     break_glass_tags: tuple[str, ...] = ()
     break_glass_window_hours: int = 24
+    # Days an identity may stay active after a review asked for its removal (NHI1).
+    deprovision_grace_days: int = 14
     ci_patterns: tuple[str, ...] = ()
     disabled: frozenset[str] = frozenset()
     severity: dict[str, str] = field(default_factory=dict)
@@ -157,6 +159,11 @@ def _small_sections(check: Checker, items: dict, policy: dict, known_rules) -> N
         if "window_hours" in sub:
             policy["break_glass_window_hours"] = check.number(sub["window_hours"],
                                                               "window_hours", 1, 8760)
+    if "offboarding" in items:
+        sub = check.mapping(items["offboarding"], "offboarding", ("grace_days",))
+        if "grace_days" in sub:
+            policy["deprovision_grace_days"] = check.number(sub["grace_days"], "grace_days",
+                                                            0, 365)
     if "ci" in items:
         sub = check.mapping(items["ci"], "ci", ("name_patterns",))
         if "name_patterns" in sub:

@@ -7,6 +7,8 @@ those identities; charts are drawn by static/nhigov/dashboard.js from `json_scri
 
 from __future__ import annotations
 
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.generic import TemplateView
 
@@ -15,6 +17,7 @@ from inventory.risk import metrics
 from inventory.risk import policy as policies
 from inventory.risk.snapshots import trend
 from inventory.views.mixins import ReadAllMixin
+from nhigov.lib.roles import sees_everything
 
 TREND_DAYS = 90
 TREND_SERIES = [("total", "Machine identities"), ("unknown", "No owner or purpose"),
@@ -24,6 +27,14 @@ SEVERITY_COLOURS = {"critical": "#b42318", "high": "#e8590c", "medium": "#f0a000
                     "low": "#8a94a6"}
 CLASS_COLOURS = {"active": "#1f7a4d", "dormant": "#a15c00", "unknown": "#667085",
                  "high_risk": "#b42318"}
+
+
+def home(request: HttpRequest) -> HttpResponseRedirect:
+    """`/` and the page after sign-in: analysts, admins and auditors land on the dashboard;
+    owners (and anyone else) on the register, which shows them only their identities."""
+    if sees_everything(request.user):
+        return redirect("risk:dashboard")
+    return redirect("inventory:identity_list")
 
 
 class DashboardView(ReadAllMixin, TemplateView):

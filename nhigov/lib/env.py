@@ -90,3 +90,32 @@ def database_config(url: str, base_dir: os.PathLike) -> dict:
     if config["ENGINE"].endswith("postgresql") and not config.get("NAME"):
         raise ImproperlyConfigured("DATABASE_URL names no database (postgresql://host/NAME)")
     return config
+
+
+def env_choices(name: str, choices: tuple[str, ...], default: list[str]) -> list[str]:
+    """A comma-separated list whose items must each be one of `choices` ("" = empty list)."""
+    values = env_list(name, default)
+    unknown = [v for v in values if v not in choices]
+    if unknown:
+        raise ImproperlyConfigured(
+            f"{name} has unknown value(s) {', '.join(unknown)}; allowed: {', '.join(choices)}"
+        )
+    return values
+
+
+def env_secret(name: str) -> str:
+    """A secret from `name`, or read from the file named by `name`_FILE (a mounted secret).
+
+    Setting both is refused: an operator would not know which one is in force. The value is
+    never echoed in an error message.
+    """
+    value, path = _raw(name), _raw(f"{name}_FILE")
+    if value and path:
+        raise ImproperlyConfigured(f"set {name} or {name}_FILE, not both")
+    if not path:
+        return value or ""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().strip()
+    except OSError as exc:
+        raise ImproperlyConfigured(f"{name}_FILE={path!r} cannot be read: {exc.strerror}") from None

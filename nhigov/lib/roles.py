@@ -18,8 +18,11 @@ _VIEW = ["view_identity", "view_credential", "view_source", "view_syncrun", "vie
 _EDIT = ["change_identity", "add_person", "change_person", "add_team", "change_team",
          "add_environment", "change_environment"]
 _SOURCES = ["add_source", "change_source", "delete_source"]
+# Admins administer users and their roles (group membership) in Django admin; users are
+# deactivated, never deleted, so their audit trail keeps a name.
+_USERS = ["view_user", "add_user", "change_user", "view_group"]
 ROLE_PERMISSIONS = {
-    ADMIN: _VIEW + _EDIT + _SOURCES,
+    ADMIN: _VIEW + _EDIT + _SOURCES + _USERS,
     ANALYST: _VIEW + _EDIT,
     AUDITOR: _VIEW,
     OWNER: ["view_identity", "view_credential"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views import View
@@ -52,7 +52,10 @@ class TaskView(RoleRequiredMixin, View):
             return False
         self.task = get_object_or_404(A.objects.select_related("campaign", "reviewer"),
                                       code=self.kwargs["code"])
-        return self._is_reviewer(user) or sees_everything(user)
+        if not (self._is_reviewer(user) or sees_everything(user)):
+            # Someone else's task: 404, as if it did not exist (its code reveals nothing).
+            raise Http404("No such review task.")
+        return True
 
     def _is_reviewer(self, user) -> bool:
         return self.task.reviewer is not None and self.task.reviewer.user_id == user.pk

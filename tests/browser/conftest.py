@@ -9,6 +9,8 @@ import shutil
 
 import pytest
 
+from tests.totp import fresh_totp_code
+
 # Playwright's sync API keeps an event loop on the main thread; the ORM calls made by
 # fixtures on that thread are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -51,7 +53,12 @@ def login(page, users):
         page.fill("#id_login", users[role].email)
         page.fill("#id_password", "correct-horse-battery")
         page.click("button[type=submit]")
-        page.wait_for_url("**/identities/**")
+        if users[role].authenticator_set.exists():  # admins and analysts: the TOTP step
+            page.wait_for_url("**/accounts/2fa/authenticate/")
+            page.fill("#id_code", fresh_totp_code(users[role]))
+            page.click("button[type=submit]")
+        # Analysts, auditors and admins land on the dashboard, owners on the register.
+        page.wait_for_url(lambda url: "/accounts/" not in url)
         return page
 
     return sign_in

@@ -89,3 +89,16 @@ def test_an_analyst_accepts_a_finding_from_the_identity_page(login, risky, shots
     accepted = Finding.objects.get(identity=risky, rule="privilege.admin")
     assert accepted.status == "accepted" and accepted.accepted_until.isoformat() == until
     assert "Break-glass role, CHG-88" in page.inner_text("[data-testid=history]")
+
+
+def test_analysts_land_on_the_dashboard_and_owners_on_their_register(login, risky, shots):
+    page = login("analyst")
+    assert page.url.endswith("/dashboard/")
+    page.click("text=Findings >> nth=0")
+    page.wait_for_url("**/findings/**")
+    rows = page.locator("table.data tbody tr")
+    assert rows.count() == Finding.objects.filter(status="open").count()
+    page.screenshot(path=f"{shots}/findings.png", full_page=True)
+    page.click("text=Sign out")
+    owner = login("owner")
+    assert owner.url.endswith("/identities/")

@@ -23,6 +23,7 @@ def register(users):
 
 def test_it_filters_sorts_and_pages(login, register):
     page = login("analyst")
+    page.goto("/identities/")  # analysts land on the dashboard
     assert page.locator("[data-testid=register] tbody tr").count() == 50
     page.click("a[rel=next]")
     page.wait_for_url("**after=**")

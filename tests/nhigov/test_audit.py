@@ -61,13 +61,53 @@ def test_it_names_the_altered_event():
         call_command("verify_audit")
 
 
-def test_it_names_the_event_after_a_deleted_one():
+def test_it_names_the_survivor_when_the_first_events_are_deleted():
+    events = seed(3)
+    _disable_trigger()
+    raw("DELETE FROM nhigov_auditevent WHERE id = %s", [events[0].id])
+    report = verify_chain()
+    assert (report.first_bad_id, report.checked) == (events[1].id, 0)
+    assert report.reason.startswith(f"events before event {events[1].id} missing")
+
+
+@pytest.mark.parametrize("index", [1, 3])
+def test_it_names_a_deleted_event(index):
     events = seed(5)
     _disable_trigger()
-    raw("DELETE FROM nhigov_auditevent WHERE id = %s", [events[1].id])
+    raw("DELETE FROM nhigov_auditevent WHERE id = %s", [events[index].id])
     report = verify_chain()
-    assert report.first_bad_id == events[2].id
-    assert "missing" in report.problem
+    assert report.first_bad_id == events[index].id
+    assert report.reason == (f"event {events[index].id} missing: event {events[index + 1].id} "
+                             "links to an event that is no longer in the chain")
+    with pytest.raises(CommandError, match=f"broken at event {events[index].id}"):
+        call_command("verify_audit")
+
+
+def test_it_names_an_event_whose_link_was_rewritten():
+    events = seed(4)
+    _disable_trigger()
+    raw("UPDATE nhigov_auditevent SET prev_hash = %s WHERE id = %s", ["f" * 64, events[2].id])
+    report = verify_chain()
+    assert (report.first_bad_id, report.reason) == (events[2].id,
+                                                    "previous event missing or altered")
+
+
+def test_it_audits_a_bulk_update_and_finds_one_altered_row_in_it():
+    from inventory.editing import bulk_assign
+    from inventory.models import Identity
+    from tests.factories import IdentityFactory
+
+    for _ in range(4):
+        IdentityFactory(zone="compute")
+    changed = bulk_assign(Identity.objects.all(), "zone", "storage",
+                          Actor.system("bulk test"), "zone clean-up")
+    events = list(AuditEvent.objects.filter(action="identity.bulk_update").order_by("id"))
+    assert changed == len(events) == 4 and verify_chain().ok
+    _disable_trigger()
+    raw("UPDATE nhigov_auditevent SET after = %s WHERE id = %s",
+        ['{"zone": "access"}', events[2].id])
+    report = verify_chain()
+    assert (report.first_bad_id, report.reason) == (events[2].id, "event content altered")
 
 
 def test_it_records_nothing_when_the_change_rolls_back():

@@ -3,6 +3,8 @@
 import pytest
 from django.test import Client
 
+from tests.totp import fresh_totp_code
+
 pytestmark = pytest.mark.django_db
 
 PAGES = ["/", "/identities/", "/sources/", "/teams/", "/people/", "/import/",
@@ -25,9 +27,22 @@ def test_it_signs_in_with_email_and_password(users):
     page = client.get("/accounts/login/")
     assert page.status_code == 200
     assert b"Sign in" in page.content
-    response = client.post("/accounts/login/", {"login": "analyst@example.test",
+    response = client.post("/accounts/login/", {"login": "owner@example.test",
                                                 "password": "correct-horse-battery"})
     assert response.status_code == 302
+    assert client.get("/identities/").status_code == 200
+
+
+def test_it_asks_an_analyst_for_the_authenticator_code_after_the_password(users):
+    client = Client()
+    response = client.post("/accounts/login/", {"login": "analyst@example.test",
+                                                "password": "correct-horse-battery"})
+    assert response["Location"] == "/accounts/2fa/authenticate/"
+    assert client.get("/identities/").status_code == 302  # not signed in yet
+    wrong = client.post("/accounts/2fa/authenticate/", {"code": "000000"})
+    assert wrong.status_code == 200 and "code" in wrong.context["form"].errors
+    code = fresh_totp_code(users["analyst"])
+    assert client.post("/accounts/2fa/authenticate/", {"code": code}).status_code == 302
     assert client.get("/identities/").status_code == 200
 
 
@@ -50,3 +65,17 @@ def test_it_tags_every_response_with_a_request_id(client_for):
     response = client_for("analyst").get("/identities/", HTTP_X_REQUEST_ID="trace-12345678")
     assert response["X-Request-ID"] == "trace-12345678"
     assert len(client_for("analyst").get("/identities/")["X-Request-ID"]) == 32
+
+
+def test_it_sends_django_admins_login_form_to_the_portal_sign_in(users):
+    client = Client()
+    response = client.get("/admin/login/?next=/admin/inventory/")
+    assert response["Location"] == "/accounts/login/?next=%2Fadmin%2Finventory%2F"
+    assert client.get("/admin/login/?next=https://evil.example/")["Location"] == (
+        "/accounts/login/?next=%2Fadmin%2F")
+    # A password alone, posted to the admin's old form, signs nobody in.
+    client.post("/admin/login/", {"username": "admin@example.test",
+                                  "password": "correct-horse-battery"})
+    assert "_auth_user_id" not in client.session
+    chain = client.get("/admin/", follow=True).redirect_chain
+    assert chain[-1][0] == "/accounts/login/?next=%2Fadmin%2F"

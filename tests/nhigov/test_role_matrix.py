@@ -127,3 +127,16 @@ def test_it_shows_django_admin_to_admins_only(world, client_for):
     for role in ("analyst", "auditor", "owner"):
         assert client_for(role).get("/admin/").status_code == 302
 
+
+
+@pytest.mark.parametrize("as_field", ["technical_owner", "business_owner", "backup_owner"])
+def test_it_counts_every_ownership_role_as_ownership(as_field, owner_person, client_for):
+    """Technical, business and backup owners all see the identity; nobody else's leaks."""
+    mine = IdentityFactory(name="svc-owned-here", **{as_field: owner_person})
+    other = IdentityFactory(name="svc-owned-elsewhere", **{as_field: PersonFactory()})
+    client = client_for("owner")
+    names = {row["name"] for row in client.get("/api/v1/identities/").json()["results"]}
+    assert names == {"svc-owned-here"}
+    assert client.get(f"/identities/{mine.code}/").status_code == 200
+    assert client.get(f"/identities/{other.code}/").status_code == 404
+    assert "svc-owned-elsewhere" not in client.get("/identities/").content.decode()

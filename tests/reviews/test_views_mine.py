@@ -44,8 +44,8 @@ def test_it_lets_an_owner_answer_in_the_portal(org, campaign, alice_signs_in, cl
 def test_it_hides_other_owners_tasks(org, campaign, alice_signs_in, client_for):
     bobs = Attestation.objects.get(reviewer=org["bob"])
     client = client_for("owner")
-    assert client.get(f"/reviews/tasks/{bobs.code}/").status_code == 403
-    assert client.post(f"/reviews/tasks/{bobs.code}/", {"decision": "confirm"}).status_code == 403
+    assert client.get(f"/reviews/tasks/{bobs.code}/").status_code == 404  # not revealed
+    assert client.post(f"/reviews/tasks/{bobs.code}/", {"decision": "confirm"}).status_code == 404
     assert Attestation.objects.get(pk=bobs.pk).status == "pending"
 
 

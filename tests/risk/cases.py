@@ -121,6 +121,8 @@ CASES = [
     Case("lifecycle.break_glass_open",
          setter(tags=["break-glass"], last_used_at=days(-2), last_rotated_at=days(-10)),
          setter(last_rotated_at=days(-1))),
+    Case("lifecycle.deprovision_overdue", setter(deprovision_requested_at=days(-15)),
+         setter(deprovision_requested_at=None)),
     Case("dormancy.dormant", setter(last_used_at=days(-100)), setter(last_used_at=days(-1))),
     Case("certs.expired", setter(expires_at=days(-1)), setter(expires_at=days(200)), base=CERT),
     Case("certs.expiring", setter(expires_at=days(10)), setter(expires_at=days(200)), base=CERT),

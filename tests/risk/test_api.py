@@ -4,7 +4,6 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from inventory.models import PolicyVersion
@@ -18,11 +17,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def api(users):
+def api(api_token):
     def make(role: str) -> APIClient:
         client = APIClient()
-        token, _ = Token.objects.get_or_create(user=users[role])
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_token(role)}")
         return client
 
     return make
@@ -86,7 +84,7 @@ def test_auditors_and_owners_cannot_decide(api, found):
 
 def test_rules_policy_versions_and_snapshots(api, found):
     rules = api("owner").get("/api/v1/risk-rules/").json()
-    assert len(rules) == 30 and {"code", "owasp", "frameworks"} <= set(rules[0])
+    assert len(rules) == 31 and {"code", "owasp", "frameworks"} <= set(rules[0])
     versions = api("auditor").get("/api/v1/policy-versions/").json()["results"]
     assert [v["number"] for v in versions] == [1]
     text = policies.default_document().replace("  review_days: 91 ", "  review_days: 180 ")

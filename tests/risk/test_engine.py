@@ -109,6 +109,45 @@ def test_it_evaluates_a_source_after_its_sync():
     assert evaluate_source(identity.source_id).changed == 0
 
 
+@pytest.mark.django_db(transaction=True)
+def test_every_sync_run_evaluates_its_source_when_it_ends(eager_celery):
+    """The real sync path (sync_records: discovery, import, demo) triggers the evaluation:
+    a new identity without purpose gets its finding, and missing ones are resolved."""
+    from inventory.connectors.base import IdentityRecord
+    from inventory.sync import sync_records
+
+    source = SourceFactory(name="aws-hooked")
+
+    def record(n: int) -> IdentityRecord:
+        return IdentityRecord(external_id=f"svc-{n}", provider="aws", kind="iam_user",
+                              name=f"svc-{n}", privilege="admin", auth_method="static_secret")
+
+    run = sync_records(source, [record(n) for n in range(1, 11)], triggered_by="test")
+    assert RiskRun.objects.get().trigger == f"sync {run.code}"
+    first = Identity.objects.get(name="svc-1")
+    assert "privilege.admin" in fired(first)
+    # svc-1 is now missing (1 in 10: under the share that would hold the run)
+    sync_records(source, [record(n) for n in range(2, 11)], triggered_by="test")
+    assert fired(first) == set()
+    assert finding_status(first, "privilege.admin") == "resolved"
+    assert RiskRun.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_can_leave_evaluation_to_the_nightly_run(eager_celery, settings):
+    from inventory.connectors.base import IdentityRecord
+    from inventory.sync import sync_records
+
+    settings.RISK_EVALUATE_AFTER_SYNC = False
+    sync_records(SourceFactory(), [IdentityRecord(external_id="a", provider="aws",
+                                                  kind="iam_user", name="a")])
+    assert not RiskRun.objects.exists()
+
+
+def finding_status(identity: Identity, rule: str) -> str:
+    return Finding.objects.get(identity=identity, rule=rule).status
+
+
 def test_a_failed_evaluation_never_fails_the_sync(monkeypatch, caplog):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")

@@ -39,6 +39,7 @@ def test_it_reads_the_design_defaults():
     ("    match: {privilege: admin}", "    match: {privilege: root}", "'root' is not a valid"),
     ("    match: {kind: api_key}", "    match: {knd: api_key}", "unknown key 'knd'"),
     ("  disabled: []", "  disabled: [no.such.rule]", "'no.such.rule' is not a valid disabled"),
+    ("  grace_days: 14", "  grace_days: two weeks", "grace_days must be a whole number"),
     ("    - zone: storage\n      provider: database",
      "    - zone: basement\n      provider: database", "'basement' is not a valid zone"),
 ])

@@ -151,3 +151,29 @@ def test_it_scores_and_classifies():
     assert unknown.risk_score == 8  # one medium finding
     assert dormant.risk_score == 16  # two medium findings
     assert high.risk_score == 48  # admin, management zone reached (high) + dormant
+
+
+def test_it_reports_an_identity_still_active_after_the_grace_of_a_revoke():
+    """A review answered "revoke" (reviews.decisions sets deprovision_requested_at): no
+    finding within the grace period (14 days), one after it, resolved once the source
+    reports the identity disabled."""
+    rule = "lifecycle.deprovision_overdue"
+    identity = clean_identity(deprovision_requested_at=days(-13))
+    assert rule not in evaluate_and_fired(identity)
+    evaluate_all("test", now=days(2))
+    assert rule in fired(identity)
+    assert finding(identity, rule).owasp == "NHI1"
+    update(identity, status="disabled")
+    evaluate_all("test", now=days(2))
+    assert finding(identity, rule).resolved_why == "identity is disabled"
+
+
+def test_it_takes_the_offboarding_grace_from_the_policy():
+    from inventory.risk import policy as policies
+    from nhigov.lib.audit import Actor
+
+    identity = clean_identity(deprovision_requested_at=days(-3))
+    assert "lifecycle.deprovision_overdue" not in evaluate_and_fired(identity)
+    text = policies.default_document().replace("  grace_days: 14", "  grace_days: 2")
+    policies.save_version(text, Actor.system("test"), "Faster offboarding")
+    assert "lifecycle.deprovision_overdue" in evaluate_and_fired(identity)

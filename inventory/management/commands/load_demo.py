@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, date, datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -34,6 +35,7 @@ from inventory.models import Environment, Identity, Source, SyncRun
 from inventory.source_config import save_source, snapshot
 from inventory.sync import sync_records
 from nhigov.lib.audit import Actor, Change, record_many
+from nhigov.lib.mfa_demo import enrol_demo_user
 from nhigov.lib.roles import ROLES
 from ownership.models import Person, Team
 
@@ -177,8 +179,10 @@ class Command(BaseCommand):
             record_many(ACTOR, changes, reason="demo data")
 
     def _users(self) -> None:
-        """One login per role, reset to the demo password; the owner login is a Person."""
+        """One login per role, reset to the demo password; the owner login is a Person.
+        Logins whose role requires MFA get the demo's fixed TOTP and recovery codes."""
         User = get_user_model()  # noqa: N806
+        self._factors = {}
         for role, (email, password) in LOGINS.items():
             user, _ = User.objects.get_or_create(username=email, defaults={"email": email})
             user.email, user.is_active = email, True
@@ -187,6 +191,8 @@ class Command(BaseCommand):
                 user.set_password(password)
             user.save()
             user.groups.set([Group.objects.get(name=role)])
+            if role in settings.NHIGOV_MFA_REQUIRED_ROLES:  # MFA stays on in the demo
+                self._factors[role] = enrol_demo_user(user)
         owner = Person.objects.get(email=demo.OWNER_EMAIL)
         if owner.user_id is None:
             owner.user = User.objects.get(username=LOGINS["owner"][0])
@@ -240,3 +246,11 @@ class Command(BaseCommand):
         self.stdout.write("\nDemo logins (http://127.0.0.1:8000/):")
         for role, (email, password) in LOGINS.items():
             self.stdout.write(f"  {role:<8} {email:<28} {password}")
+        factors = getattr(self, "_factors", {})
+        if factors:  # nhigov.lib.mfa_demo: fixed values, reset on every run
+            self.stdout.write("\nSecond factor for " + " and ".join(factors) + " (required): "
+                              "add the TOTP secret to an authenticator app, or type a "
+                              "recovery code instead of the app's code.")
+            for role, factor in factors.items():
+                self.stdout.write(f"  {role:<8} TOTP {factor.secret}   recovery codes "
+                                  f"{' '.join(factor.recovery_codes)}\n           {factor.uri}")

@@ -4,7 +4,7 @@
 Bits are fixed per rule and never reused (see registry): ownership 0-3, lifecycle 4-8,
 dormancy 9-10, certificates and keys 11-13, privilege 14-16, authentication and
 configuration 17-20, third parties 21-22, environment and reuse 23-24, human use 25-27,
-zones 28, leakage 29.
+zones 28, leakage 29, offboarding after a review 30.
 """
 
 from inventory.risk.rules import (  # noqa: F401

@@ -1,5 +1,6 @@
 """Lifecycle and rotation (OWASP NHI7 long-lived secrets, NHI1 offboarding): rotate on
-the policy's interval, expire, keep validity short, and close break-glass access."""
+the policy's interval, expire, keep validity short, close break-glass access, and remove
+what reviewers asked to remove."""
 
 import datetime as dt
 
@@ -62,3 +63,13 @@ def break_glass_open(b, policy) -> str:
     return (f"{tagged} AND f.last_used_at < {since} AND "
             "(f.last_rotated_at IS NULL OR f.last_rotated_at < f.last_used_at)")
 
+
+@rule("lifecycle.deprovision_overdue", 30, "Still active after removal was requested", "NHI1",
+      Severity.HIGH, frameworks=(CSF, AC2, ISO_516, CC61),
+      remedy="Disable or delete the identity at its source (its owners answered 'revoke'), "
+             "then let the next sync record it as gone.")
+def deprovision_overdue(b, policy) -> str:
+    """An owner asked in a review for the identity to be removed ("revoke"), and the
+    source still lists it as active after the policy's grace period (14 days by default):
+    improper offboarding."""
+    return f"f.deprovision_requested_at < {b.ago(policy.deprovision_grace_days)}"

@@ -1,0 +1,1 @@
+"""Auditor evidence packs: a streamed ZIP per period and framework (see builder)."""
