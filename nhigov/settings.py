@@ -153,6 +153,8 @@ NHIGOV_MFA_KEY = env_str("NHIGOV_MFA_KEY")
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_PASSKEY_LOGIN_ENABLED = env_bool("NHIGOV_MFA_PASSKEY_LOGIN", True)
 MFA_TOTP_ISSUER = env_str("NHIGOV_MFA_TOTP_ISSUER", "nhigov")
+# Accept the previous and next 30-second code too: clock skew, and a code typed as it turns.
+MFA_TOTP_TOLERANCE = 1
 # Addresses are entered by admins (no self sign-up, no verification mail), so allauth's
 # "verified email first" rule would keep everyone from enrolling.
 MFA_ALLOW_UNVERIFIED_EMAIL = True

@@ -253,13 +253,26 @@ def redact_target(channel: str, target: str) -> str:
     return f"{parts.scheme}://{parts.hostname or ''}/…" if parts.scheme else "(redacted)"
 
 
+def redact_error(channel: str, target: str, error: str) -> str:
+    """HTTP client errors quote the URL they failed on ("... with url: /services/T0/B0/x"):
+    take the webhook's path and query out of the error text as well."""
+    if channel != AlertDelivery.Channel.WEBHOOK or not error:
+        return error[:500]
+    parts = urlsplit(target)
+    for secret in (target, parts.path + ("?" + parts.query if parts.query else ""),
+                   parts.path, parts.query):
+        if len(secret) > 1:
+            error = error.replace(secret, "…")
+    return error[:500]
+
+
 def _alert_row(row: tuple) -> list:
     code, channel, target, status, attempts, created, sent, payload, error = row
     payload = payload if isinstance(payload, dict) else {}
     identity = payload.get("identity") if isinstance(payload.get("identity"), dict) else {}
     return [code, channel, redact_target(channel, target), status, attempts, created, sent,
             payload.get("type", ""), payload.get("severity", ""), payload.get("rule", ""),
-            identity.get("code", ""), (error or "")[:500]]
+            identity.get("code", ""), redact_error(channel, target, error or "")]
 
 
 def alerts(period: Period) -> CsvFile:

@@ -18,9 +18,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
 
 from nhigov.lib.roles import role_of
 
@@ -55,17 +57,21 @@ class DenialLogMiddleware:
     and Django admin's redirect of a non-staff user, with user, role, method, path and
     request id."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if is_denial(request, response.status_code):
-            note_denial(request, response.status_code)
+            try:
+                note_denial(request, response.status_code)
+            except Exception:  # e.g. the database is down: the refusal must still go out
+                logger.exception("could not record a denial of %s %s", request.method,
+                                 safe_path(request))
         return response
 
 
-def is_denial(request, status: int) -> bool:
+def is_denial(request: HttpRequest, status: int) -> bool:
     if status == 403:
         return True
     user = getattr(request, "user", None)
@@ -80,7 +86,7 @@ def is_denial(request, status: int) -> bool:
     return status == 302 and match.app_name == "admin" and not user.is_staff
 
 
-def safe_path(request) -> str:
+def safe_path(request: HttpRequest) -> str:
     """The request path with secret URL arguments replaced."""
     path = request.path
     match = getattr(request, "resolver_match", None)
@@ -90,11 +96,11 @@ def safe_path(request) -> str:
     return path
 
 
-def client_ip(request) -> str:
+def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
-def describe(request, status: int) -> dict:
+def describe(request: HttpRequest, status: int) -> dict:
     """What a denial record says: who, with which role, what was asked, and where."""
     user = getattr(request, "user", None)
     signed_in = bool(getattr(user, "is_authenticated", False))
@@ -112,7 +118,7 @@ def describe(request, status: int) -> dict:
     }
 
 
-def note_denial(request, status: int) -> dict:
+def note_denial(request: HttpRequest, status: int) -> dict:
     """Log one denial, and audit it unless the same one was audited within the window."""
     info = describe(request, status)
     audited = info["audited"] = _first_in_window(info)

@@ -66,10 +66,9 @@ class MFARequiredMiddleware:
             and user.is_authenticated
             and mfa_required(user)
             and not has_second_factor(user)
+            and not request.path.startswith(_open_paths())
         ):
-            request.nhigov_mfa_setup_required = True
-            if not request.path.startswith(_open_paths()):
-                return self._refuse(request)
+            return self._refuse(request)
         return self.get_response(request)
 
     def _refuse(self, request: HttpRequest) -> HttpResponse:

@@ -87,7 +87,7 @@ class SecurityHeadersMiddleware:
         if (
             getattr(marks, "nhigov_no_store", False)
             or _matches(view_name, NO_STORE_VIEWS)
-            or request.path.startswith(NO_STORE_PATH_PREFIXES)
+            or request.path_info.startswith(NO_STORE_PATH_PREFIXES)
         ):
             add_never_cache_headers(response)
         return response

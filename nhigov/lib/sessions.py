@@ -28,7 +28,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 
 from nhigov.lib.audit import Actor
@@ -116,6 +116,16 @@ def _expired(session, now: float) -> bool:
     return now - seen_at > idle or now - login_at > settings.NHIGOV_SESSION_MAX_HOURS * 3600
 
 
+def _needs_login(request: HttpRequest) -> bool:
+    """Whether the requested view needs a login (LoginRequiredMiddleware's rule); resolved
+    here only for an expired session, which is rare."""
+    try:
+        match = resolve(request.path_info, getattr(request, "urlconf", None))
+    except Resolver404:
+        return True
+    return getattr(match.func, "login_required", True)
+
+
 class SessionTimeoutMiddleware:
     """Sign out sessions past their idle or absolute limit (see the module docstring).
     Goes after AuthenticationMiddleware and MessageMiddleware."""
@@ -139,9 +149,10 @@ class SessionTimeoutMiddleware:
 
     @staticmethod
     def _sign_out(request: HttpRequest) -> HttpResponse | None:
+        """Sign out; None lets the request go on anonymously (API calls get DRF's usual
+        401/403, and pages open to anyone, such as owner links, simply render)."""
         logout(request)
-        if request.path.startswith("/api/"):
-            # API clients on a session get DRF's usual 401/403 as an anonymous caller.
+        if request.path_info.startswith("/api/") or not _needs_login(request):
             return None
         messages.info(request, EXPIRED_MESSAGE)
         target = reverse(settings.LOGIN_URL)

@@ -13,6 +13,19 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "correct-horse-battery"
 
 
+@pytest.fixture(autouse=True)
+def _own_rate_limits(settings):
+    """Failed attempts count per address in the cache: each test gets a cache of its own,
+    so other tests' failures cannot throttle this one (never clear() a shared Redis)."""
+    from django.core.cache import cache
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "nhigov-auth-tests"}}
+    cache.clear()
+    yield
+    cache.clear()
+
+
 def no_inline_script(page) -> bool:
     return not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page.content())
 

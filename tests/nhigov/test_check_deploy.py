@@ -12,7 +12,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def production_env(**overrides) -> dict:
     # Only what an operator must set; every security default comes from nhigov.settings.
-    drop = {"DATABASE_URL", "REDIS_URL", "DEBUG", "SITE_URL", "SECRET_KEY", "ALLOWED_HOSTS"}
+    # DJANGO_ALLOW_ASYNC_UNSAFE is set by the browser tests' conftest in the same session.
+    drop = {"DATABASE_URL", "REDIS_URL", "DEBUG", "SITE_URL", "SECRET_KEY", "ALLOWED_HOSTS",
+            "DJANGO_ALLOW_ASYNC_UNSAFE"}
     environ = {k: v for k, v in os.environ.items()
                if k not in drop and not k.startswith(("SECURE_", "SESSION_", "CSRF_"))}
     environ.update({"DJANGO_SETTINGS_MODULE": "nhigov.settings", "DEBUG": "0",

@@ -77,8 +77,11 @@ def seeded(users) -> dict:
              accepted_reason="Vendor migration ends in Q1")
     _finding(plain, "lifecycle.dormant", status="resolved", resolved_at=BEFORE)
 
-    webhook = AlertDelivery.objects.create(channel="webhook", target=SECRET_URL, status="sent",
-                                           payload={"type": "new_critical", "rule": "x"})
+    webhook = AlertDelivery.objects.create(
+        channel="webhook", target=SECRET_URL, status="sent", attempts=2,
+        payload={"type": "new_critical", "rule": "x"},
+        last_error="HTTPSConnectionPool(host='hooks.example.test', port=443): Max retries "
+                   "exceeded with url: /services/T000/B000/XOXB-SECRET-TOKEN-123")
     AlertDelivery.objects.filter(pk=webhook.pk).update(created_at=INSIDE, sent_at=INSIDE)
     run = SyncRun.objects.create(source=SourceFactory(), status="succeeded", seen=2)
     SyncRun.objects.filter(pk=run.pk).update(started_at=INSIDE, finished_at=INSIDE)
@@ -143,7 +146,9 @@ def test_it_reports_rotations_exceptions_coverage_and_alerts_of_the_period(seede
         ("aws-prod", "1", "1")]
     assert coverage[0]["last_success_at"]
     assert len(read_csv(archive, "sync_runs.csv")) == 1
-    assert [a["target"] for a in read_csv(archive, "alerts.csv")] == ["https://hooks.example.test/…"]
+    alerts = read_csv(archive, "alerts.csv")
+    assert [a["target"] for a in alerts] == ["https://hooks.example.test/…"]
+    assert alerts[0]["last_error"].endswith("exceeded with url: …")
 
 
 def test_it_neutralises_formulas_and_never_includes_a_secret(seeded):

@@ -17,6 +17,19 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "correct-horse-battery"
 
 
+@pytest.fixture(autouse=True)
+def _own_rate_limits(settings):
+    """Failed attempts count per address in the cache: each test gets a cache of its own,
+    so other tests' failures cannot throttle this one (never clear() a shared Redis)."""
+    from django.core.cache import cache
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "nhigov-auth-tests"}}
+    cache.clear()
+    yield
+    cache.clear()
+
+
 def sign_in(client: Client, user) -> None:
     """A real password sign-in (plus the TOTP step when the user has an authenticator)."""
     response = client.post("/accounts/login/", {"login": user.email, "password": PASSWORD})

@@ -141,3 +141,12 @@ def test_deactivating_in_django_admin_ends_the_users_sessions(client_for, users)
     assert not auditor.is_active
     assert not UserSession.objects.filter(user=auditor).exists()
     assert victim.get(PAGE).status_code == 302
+
+
+def test_an_expired_session_still_opens_pages_that_need_no_login(client_for):
+    client = client_for("owner")
+    age(client, idle=31 * 60)
+    response = client.get("/review/an-unknown-token-for-the-problem-page/")
+    assert response.status_code == 404  # the owner-link problem page, not a login redirect
+    assert "_auth_user_id" not in client.session
+    assert sessions.EXPIRED_MESSAGE not in client.get("/accounts/login/").content.decode()
