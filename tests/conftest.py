@@ -74,3 +74,16 @@ def eager_celery():
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = before
+
+
+@pytest.fixture
+def own_rate_limits(settings):
+    """A process-local cache for this test: failed attempts count per address in the cache,
+    so other tests' failures cannot throttle this one (never clear() a shared Redis)."""
+    from django.core.cache import cache
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "nhigov-auth-tests"}}
+    cache.clear()
+    yield
+    cache.clear()

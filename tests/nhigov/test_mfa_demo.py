@@ -12,16 +12,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _own_rate_limits(settings):
-    """Failed attempts count per address in the cache: each test gets a cache of its own,
-    so other tests' failures cannot throttle this one (never clear() a shared Redis)."""
-    from django.core.cache import cache
-
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                                   "LOCATION": "nhigov-auth-tests"}}
-    cache.clear()
-    yield
-    cache.clear()
+def _own_rate_limits(own_rate_limits):
+    """Failed sign-ins are counted per address: each test counts in a cache of its own."""
 
 
 def password_step(client: Client, user) -> None:
