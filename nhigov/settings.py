@@ -266,6 +266,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and _HTTPS)
+# The container health check asks over plain http from inside the container.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
 _PROXY_HEADER = env_str("SECURE_PROXY_SSL_HEADER")
 if _PROXY_HEADER and not _PROXY_HEADER.startswith("HTTP_"):
     raise ImproperlyConfigured("SECURE_PROXY_SSL_HEADER must name a request.META key such as "

@@ -5,12 +5,14 @@ from django.contrib import admin
 from django.urls import include, path
 
 from inventory.risk.views_dashboard import home
+from nhigov.health import healthz
 from nhigov.lib.accounts import admin_login
 from nhigov.lib.sso import allow_sso_form_action
 from nhigov.tokens_views import TokenListView, TokenRevokeView
 
 urlpatterns = [
-    path("", home, name="home"),  # role-aware: dashboard for analysts, register for owners
+    path("", home, name="home"),
+    path("healthz/", healthz, name="healthz"),  # role-aware: dashboard for analysts, register for owners
     # allauth's sign-in page, with a CSP that lets its SSO form reach the provider.
     path("accounts/login/", allow_sso_form_action(allauth_login), name="account_login"),
     path("accounts/", include("allauth.urls")),

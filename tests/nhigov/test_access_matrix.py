@@ -76,6 +76,7 @@ class Rule:
     obj: str = ""
     scoped: frozenset = frozenset()
     public: bool = False  # reachable without a login (login pages, emailed owner links)
+    anonymous: bool = False  # and answered to anonymous visitors too (health check)
 
     def allowed(self, method: str) -> frozenset | None:
         return getattr(self, method)
@@ -87,6 +88,8 @@ def R(**kw) -> Rule:  # noqa: N802 - reads as a table
 
 RULES: dict[str, Rule] = {
     "home": R(get=EVERYONE),
+    # For load balancers: says only whether the database answers.
+    "healthz": R(get=EVERYONE, public=True, anonymous=True),
     # --- register ---------------------------------------------------------------------
     "inventory:identity_list": R(get=ALL),
     "inventory:identity_export": R(get=ALL),
@@ -493,7 +496,9 @@ def test_it_refuses_anonymous_visitors_everywhere_but_public_pages(world):
     for name, method, url, _inside in cases(world, "norole"):
         rule = RULES[name]
         status = send(client, method, url).status_code
-        if rule.public:  # made-up tokens: refused, then rate-limited
+        if rule.anonymous:
+            assert status == 200, f"anonymous {method} {url}: {status}"
+        elif rule.public:  # made-up tokens: refused, then rate-limited
             assert status in (404, 429), f"anonymous {method} {url}: {status}"
         elif name.startswith("api-"):
             assert status in (401, 403), f"anonymous {method} {url}: {status}"

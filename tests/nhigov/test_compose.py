@@ -32,3 +32,10 @@ def test_it_keeps_secrets_out_of_the_file():
     assert env["SECRET_KEY"].startswith("${SECRET_KEY")
     assert "${POSTGRES_PASSWORD" in env["DATABASE_URL"]
     assert env["DEBUG"] == "0"
+
+
+def test_it_passes_the_env_file_and_checks_health_without_the_https_redirect():
+    services = load()["services"]
+    for name in ("web", "worker", "beat"):
+        assert services[name]["env_file"] == ".env", name
+    assert "/healthz/" in " ".join(services["web"]["healthcheck"]["test"])
