@@ -102,7 +102,8 @@ def client_ip(request: HttpRequest) -> str:
 
 def describe(request: HttpRequest, status: int) -> dict:
     """What a denial record says: who, with which role, what was asked, and where."""
-    user = getattr(request, "user", None)
+    # A read-only API token refused on a write: its user, not "anonymous" (tokens_auth).
+    user = getattr(request, "nhigov_refused_user", None) or getattr(request, "user", None)
     signed_in = bool(getattr(user, "is_authenticated", False))
     match = getattr(request, "resolver_match", None)
     return {

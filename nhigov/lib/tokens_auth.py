@@ -38,6 +38,9 @@ class ApiTokenAuthentication(BaseAuthentication):
         except tokens.TokenProblem as problem:
             raise exceptions.AuthenticationFailed(str(problem)) from None
         if checked.token.scope == ApiToken.Scope.READ and request.method not in SAFE_METHODS:
+            # DRF resets the user to anonymous when authentication raises: keep who it was
+            # for the denial log (nhigov.lib.denials), which reads the Django request.
+            request._request.nhigov_refused_user = checked.user
             raise exceptions.PermissionDenied("This token is read-only (scope: read).")
         return checked.user, checked.token
 

@@ -57,6 +57,19 @@ def test_it_logs_a_refused_api_call(client_for, caplog):
                                                                    "api-source-list")
 
 
+def test_it_names_the_user_of_a_read_only_token_refused_on_a_write(api_token, caplog):
+    from django.test import Client
+
+    token = api_token("analyst", scope="read")
+    with caplog.at_level(logging.WARNING, logger="nhigov.security"):
+        response = Client().post("/api/v1/teams/", {}, content_type="application/json",
+                                 HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 403
+    [record] = security_records(caplog)
+    assert (record["user"], record["role"]) == ("analyst@example.test", "analyst")
+    assert denied_events().get().actor == "analyst@example.test"
+
+
 def test_it_logs_an_owner_s_scoped_404(client_for, caplog):
     theirs = IdentityFactory(technical_owner=PersonFactory())
     with caplog.at_level(logging.WARNING, logger="nhigov.security"):
