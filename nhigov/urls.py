@@ -11,8 +11,8 @@ from nhigov.lib.sso import allow_sso_form_action
 from nhigov.tokens_views import TokenListView, TokenRevokeView
 
 urlpatterns = [
-    path("", home, name="home"),
-    path("healthz/", healthz, name="healthz"),  # role-aware: dashboard for analysts, register for owners
+    path("", home, name="home"),  # role-aware: dashboard for analysts, register for owners
+    path("healthz/", healthz, name="healthz"),
     # allauth's sign-in page, with a CSP that lets its SSO form reach the provider.
     path("accounts/login/", allow_sso_form_action(allauth_login), name="account_login"),
     path("accounts/", include("allauth.urls")),
