@@ -165,3 +165,20 @@ def test_it_falls_back_to_offline_when_discovery_breaks(monkeypatch, tmp_path):
     assert "WARNING: the live demo could not run" in output
     assert all(r.status == "succeeded" for r in SyncRun.objects.all())
     assert Identity.objects.count() >= 850
+
+
+def test_it_gives_the_dashboard_a_quarter_of_trend_history():
+    from inventory.models.risk import DailySnapshot
+
+    load()
+    days = list(DailySnapshot.objects.order_by("day").values_list("day", flat=True))
+    assert len(days) == 90 and days[-1] == TODAY
+    assert days == [TODAY - timedelta(days=n) for n in range(89, -1, -1)]
+    oldest, today = DailySnapshot.objects.get(day=days[0]), DailySnapshot.objects.get(day=TODAY)
+    assert oldest.metrics["demo_backfill"] is True and "demo_backfill" not in today.metrics
+    # The register grew while its problems were worked down.
+    assert oldest.metrics["headline"]["total"] < today.metrics["headline"]["total"]
+    assert today.metrics["headline"]["not_rotated"] > 0
+    assert oldest.metrics["headline"]["not_rotated"] > today.metrics["headline"]["not_rotated"]
+    load()  # a second run adds nothing
+    assert DailySnapshot.objects.count() == 90

@@ -30,6 +30,7 @@ from django.db import transaction
 
 from inventory import demo
 from inventory.demo import live
+from inventory.demo.history import backfill_trend
 from inventory.demo.live_files import demo_folder
 from inventory.models import Environment, Identity, Source, SyncRun
 from inventory.source_config import save_source, snapshot
@@ -79,6 +80,8 @@ class Command(BaseCommand):
         if not loaded:
             self._offline(records)
         self._departures(now)
+        # After discovery has evaluated risk: today's snapshot and the quarter before it.
+        backfill_trend(today)
         self._summary(now, time.monotonic() - started)
 
     def _say(self, line: str) -> None:
