@@ -305,9 +305,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # Request paths in 4xx warnings and runserver lines carry owner-link tokens: redacted.
+    # CSRF refusals ("Forbidden (...): <path>") are logged by django.security.csrf instead.
     "filters": {"redact_paths": {"()": "nhigov.lib.denials.RedactPathFilter"}},
     "loggers": {name: {"filters": ["redact_paths"]} for name in ("django.request",
-                                                                  "django.server")},
+                                                                  "django.server",
+                                                                  "django.security.csrf")},
 }
 
 # Reviews ---------------------------------------------------------------------------------

@@ -28,14 +28,20 @@ logger = logging.getLogger(__name__)
 
 
 def _verified_emails(sociallogin) -> list[str]:
-    return [e.email.strip() for e in sociallogin.email_addresses if e.verified and e.email]
+    # allauth copies the email_verified claim as sent, and some providers send it as a
+    # string ("false" is truthy): only a boolean true or "true" counts as verified.
+    return [e.email.strip() for e in sociallogin.email_addresses
+            if e.email and (e.verified is True or str(e.verified).lower() == "true")]
 
 
 def match_user(sociallogin):
     """The one active user whose email the provider verified, or None."""
     users = get_user_model().objects.filter(is_active=True)
     for email in _verified_emails(sociallogin):
-        found = list(users.filter(email__iexact=email)[:2])
+        # PostgreSQL's UPPER() folds look-alikes onto ASCII ("ſ" -> "S", "ı" -> "I"), so
+        # iexact alone would link "owner@example.teſt" to owner@example.test.
+        found = [u for u in users.filter(email__iexact=email)[:2]
+                 if u.email.lower() == email.lower()]
         if len(found) == 1:
             return found[0]
     return None

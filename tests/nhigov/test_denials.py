@@ -119,6 +119,21 @@ def test_it_never_logs_an_owner_link_token(client_for, caplog):
     assert not any(token in str(e.after) + e.object_repr for e in denied_events())
 
 
+def test_a_csrf_refusal_never_logs_an_owner_link_token_or_reset_key(caplog):
+    # Django logs CSRF failures ("Forbidden (...): <path>") on django.security.csrf, not
+    # django.request: that logger needs the path redaction too.
+    from django.test import Client
+
+    token = "s3cret-token-" + "q" * 30
+    client = Client(enforce_csrf_checks=True)
+    with caplog.at_level(logging.DEBUG):
+        first = client.post(f"/review/{token}/", {})
+        second = client.post(f"/accounts/password/reset/key/1a-{token}/", {})
+    assert first.status_code == second.status_code == 403
+    assert any(r.name == "django.security.csrf" for r in caplog.records)
+    assert token not in caplog.text
+
+
 def test_it_still_refuses_when_the_audit_write_fails(client_for, caplog, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("database unavailable")

@@ -94,7 +94,12 @@ def test_it_still_asks_an_analyst_for_the_second_factor(idp, users):
 @pytest.mark.parametrize("identity", [
     {"email": "stranger@example.test"},
     {"email": "owner@example.test", "email_verified": False},
+    # Some providers (Amazon Cognito's userinfo) send the claim as a string.
+    {"email": "owner@example.test", "email_verified": "false"},
     {"email": ""},
+    # Unicode look-alikes that PostgreSQL's UPPER() folds onto owner@example.test.
+    {"email": "owner@example.te\u017ft"},
+    {"email": "OWNER@EXAMPLE.TE\u017fT"},
 ])
 def test_it_refuses_unknown_or_unverified_people_and_creates_no_account(idp, users, identity,
                                                                        caplog):
