@@ -26,6 +26,8 @@ def period_problem(start: date, end: date) -> str:
     """Why (start, end) is not a usable period, or "" when it is."""
     if end < start:
         return "The period ends before it starts."
+    if end == date.max:  # Period.end_at is the next day's start, which does not exist
+        return "The period ends too late."
     if (end - start).days > MAX_DAYS:
         return "A pack covers at most five years."
     return ""

@@ -121,9 +121,11 @@ def _last_hash() -> str:
 
 def record_many(actor: Actor, changes: Iterable[Change], reason: str = "") -> int:
     """Append events for `changes` to the chain in one batch; returns how many."""
-    now = timezone.now()
     with transaction.atomic():
         prev = _last_hash()
+        # Stamped once the chain is locked, so `at` never goes backwards along the ids
+        # (a writer may wait for the lock; a period's events then form one id range).
+        now = timezone.now()
         events = []
         for change in changes:
             event = AuditEvent(
@@ -370,13 +372,15 @@ def make_checkpoint() -> AuditCheckpoint | None:
         previous = AuditCheckpoint.objects.order_by("-last_event_id", "-id").first()
         if last is None or (previous and previous.last_event_id >= last[0]):
             return None
-        start = previous.last_event_id + 1 if previous else None
+        # From the previous checkpoint's own event, so its signature, hash and count are
+        # checked too: a chain altered and re-hashed below it must not be signed again.
+        start = previous.last_event_id if previous else None
         check = verify_chain(start_id=start, end_id=last[0])
         if not check.ok:
             logger.error("audit checkpoint refused: %s (event %s)", check.reason,
                          check.first_bad_id)
             return None
-        return _sign_checkpoint(last[0], last[1], (previous.event_count if previous else 0)
+        return _sign_checkpoint(last[0], last[1], (previous.event_count - 1 if previous else 0)
                                 + check.checked)
 
 

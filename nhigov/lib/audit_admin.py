@@ -22,7 +22,10 @@ from django.contrib.admin.models import LogEntry
 from nhigov.lib.audit import Actor, Change, jsonable, record, record_many
 
 REDACTED = "[redacted]"
-_SECRET = re.compile(r"password|secret|(^|_)token($|_)|(^|_)hash$|_hmac$|^key$|^digest$")
+# `data`: allauth's Authenticator (the TOTP and recovery-code seeds); `settings`: allauth's
+# SocialApp (some providers keep a private key there, e.g. Apple's certificate_key).
+_SECRET = re.compile(r"password|secret|(^|_)token($|_)|(^|_)hash$|_hmac$|^key$|^digest$"
+                     r"|^data$|^settings$")
 _STASH = "_nhigov_audit_before"
 
 

@@ -10,7 +10,7 @@ import csv
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django import forms
 from django.db.models import Q, QuerySet
@@ -45,6 +45,8 @@ class AuditFilterForm(forms.Form):
         since, until = data.get("since"), data.get("until")
         if since and until and since > until:
             raise forms.ValidationError("The start date is after the end date.")
+        if until == date.max:  # the filter reads up to the next day's start: out of range
+            self.add_error("until", "Enter an earlier date.")
         return data
 
 

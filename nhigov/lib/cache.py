@@ -23,12 +23,16 @@ from typing import Any
 
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import AuthenticationError, AuthorizationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
 
 UNAVAILABLE = (RedisConnectionError, RedisTimeoutError)
+# ConnectionError subclasses that mean a wrong REDIS_URL (password, ACL), not an outage:
+# counting locally would hide the misconfiguration for good, so they still raise.
+MISCONFIGURED = (AuthenticationError, AuthorizationError)
 WARN_EVERY_SECONDS = 60.0
 _METHODS = ("add", "get", "set", "touch", "delete", "get_many", "has_key", "incr",
             "set_many", "delete_many", "clear")
@@ -60,6 +64,8 @@ def _with_fallback(name: str) -> Callable[..., Any]:
         try:
             return getattr(RedisCache, name)(self, *args, **kwargs)
         except UNAVAILABLE as exc:
+            if isinstance(exc, MISCONFIGURED):
+                raise
             self._unavailable(name, exc)
             return getattr(self.local, name)(*args, **kwargs)
 

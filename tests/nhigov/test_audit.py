@@ -115,3 +115,16 @@ def test_it_records_nothing_when_the_change_rolls_back():
         record(Actor.system("t"), Change("identity.update", "identity", "x"), reason="r")
         raise RuntimeError("change failed after the audit call")
     assert not AuditEvent.objects.exists()
+
+
+def test_it_stamps_events_after_taking_the_chain_lock(monkeypatch):
+    # A writer that waited for the lock must not date its events before the ones it
+    # follows: `at` is taken once the chain's end is known.
+    import nhigov.lib.audit as audit
+
+    calls = []
+    last_hash, now = audit._last_hash, audit.timezone.now
+    monkeypatch.setattr(audit, "_last_hash", lambda: calls.append("lock") or last_hash())
+    monkeypatch.setattr(audit.timezone, "now", lambda: calls.append("now") or now())
+    seed(2)
+    assert calls[:2] == ["lock", "now"]

@@ -54,3 +54,15 @@ def test_it_never_copies_a_password_hash():
     data = snapshot(user)
     assert data["password"] == REDACTED and user.password not in str(data)
     assert data["email"] == user.email
+
+
+def test_it_never_copies_mfa_seeds_or_social_app_keys():
+    from allauth.mfa.models import Authenticator
+    from allauth.socialaccount.models import SocialApp
+
+    totp = Authenticator(user=UserFactory(), type="totp", data={"secret": "JBSWY3DPEHPK3PXP"})
+    app = SocialApp(provider="apple", name="Apple", client_id="id",
+                    settings={"certificate_key": "-----BEGIN PRIVATE KEY-----"})
+    assert snapshot(totp)["data"] == REDACTED and "JBSWY3DP" not in str(snapshot(totp))
+    assert snapshot(app)["settings"] == REDACTED and "PRIVATE" not in str(snapshot(app))
+    assert snapshot(app)["client_id"] == "id"

@@ -214,3 +214,40 @@ def test_the_system_check_refuses_a_key_file_that_is_not_ed25519(tmp_path, setti
     bad.write_text("garbage")
     settings.AUDIT_SIGNING_KEY_FILE = str(bad)
     assert [e.id for e in check_signing_key()] == ["nhigov.E101"]
+
+
+def test_it_does_not_sign_again_over_a_chain_rehashed_below_the_last_checkpoint():
+    events = seed(5)
+    make_checkpoint()
+    seed(2, prefix="later")
+    disable_triggers()
+    # Altered below the checkpoint and re-hashed to the end: the new events link fine,
+    # only the checkpoint's own event shows it.
+    raw("UPDATE nhigov_auditevent SET reason = 'nothing to see' WHERE id = %s", [events[1].id])
+    prev = events[0].hash
+    for event in AuditEvent.objects.filter(id__gte=events[1].id).order_by("id"):
+        digest = event_digest(prev, event)
+        raw("UPDATE nhigov_auditevent SET prev_hash = %s, hash = %s WHERE id = %s",
+            [prev, digest, event.id])
+        prev = digest
+    assert make_checkpoint() is None
+    assert AuditCheckpoint.objects.count() == 1
+    with pytest.raises(CommandError, match="re-hashed"):
+        call_command("audit_checkpoint")
+
+
+def test_it_counts_every_event_across_successive_checkpoints():
+    seed(3)
+    make_checkpoint()
+    seed(4, prefix="more")
+    second = make_checkpoint()
+    assert second.event_count == 7 and verify_chain().ok
+    assert all(cp.verified for cp in verify_chain().checkpoints)
+
+
+def test_the_command_refuses_a_public_key_file_that_is_not_ed25519(tmp_path):
+    seed(1)
+    bogus = tmp_path / "key.pem"
+    bogus.write_text("not a key")
+    with pytest.raises(CommandError, match="--public-key"):
+        call_command("verify_audit", "--public-key", str(bogus))

@@ -173,3 +173,12 @@ def test_the_page_checks_a_bounded_tail_of_the_chain(client_for, monkeypatch):
     status = response.context["status"]
     assert status.partial and status.result.ok and status.result.checked == 3
     assert b"manage.py verify_audit" in response.content
+
+
+@pytest.mark.parametrize("path", ["/audit/", "/audit/export.csv"])
+def test_it_refuses_the_last_representable_day_as_an_end_date(client_for, path):
+    # The filter reads up to the next day's start, which 9999-12-31 does not have.
+    response = client_for("auditor").get(path, {"until": "9999-12-31"})
+    assert response.status_code == 200
+    if path == "/audit/":
+        assert "until" in response.context["form"].errors

@@ -144,3 +144,12 @@ def test_it_reads_the_pack_in_one_snapshot_outside_a_transaction(transactional_d
     assert "svc-snapshot" in archive.read("inventory.csv").decode()
     event = AuditEvent.objects.get(action=ACTION)
     assert event.after["chain_ok"] is True and "completed" not in event.after
+
+
+def test_it_refuses_a_period_ending_on_the_last_representable_day(users, client_for):
+    # Period.end_at is the next day's start: 9999-12-31 has none (was a 500 mid-stream).
+    body = {**BODY, "start": "9999-12-01", "end": "9999-12-31"}
+    response = _api(users, "analyst").get(API, body)
+    assert response.status_code == 400 and "end" in response.json()
+    assert client_for("analyst").post(PAGE, body).status_code == 200
+    assert not AuditEvent.objects.filter(action=ACTION).exists()

@@ -21,7 +21,7 @@ class Command(BaseCommand):
             self.stdout.write("The audit log is empty: nothing to sign.")
             return
         latest = AuditCheckpoint.objects.order_by("-last_event_id").first()
-        start = latest.last_event_id + 1 if latest else None
+        start = latest.last_event_id if latest else None  # as make_checkpoint checks
         report = verify_chain(start_id=start)
         if not report.ok:
             raise CommandError(f"Not signed: event {report.first_bad_id}: {report.reason}")

@@ -6,7 +6,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from nhigov.lib.audit import verify_chain
-from nhigov.lib.audit_signing import public_key_pem
+from nhigov.lib.audit_signing import load_public_key, public_key_pem
 
 
 class Command(BaseCommand):
@@ -42,6 +42,8 @@ class Command(BaseCommand):
 
     def _read(self, path: str) -> bytes:
         try:
-            return Path(path).read_bytes()
-        except OSError as exc:
+            pem = Path(path).read_bytes()
+            load_public_key(pem)  # a wrong file is the auditor's typo, not a traceback
+        except (OSError, ValueError) as exc:
             raise CommandError(f"--public-key {path}: {exc}") from None
+        return pem
