@@ -1,4 +1,4 @@
-"""The audit log in Django admin: read-only."""
+"""The audit log and API tokens in Django admin: read-only (tokens can only be revoked)."""
 
 from django.contrib import admin
 
@@ -8,11 +8,9 @@ from nhigov.lib.roles import can_administer
 from nhigov.models import ApiToken, AuditEvent
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["at", "actor", "action", "object_repr", "reason"]
-    list_filter = ["action", "actor_type"]
-    show_full_result_count = False
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown in admin, never added, changed or deleted there (the audit log records changes
+    made on the pages; append-only rows stay as written)."""
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -24,8 +22,15 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "actor", "action", "object_repr", "reason"]
+    list_filter = ["action", "actor_type"]
+    show_full_result_count = False
+
+
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ReadOnlyAdmin):
     """Every user's personal API tokens (never the token nor its hash); admins revoke them
     here, e.g. a token that leaked. Issuing is for the owner (/account/tokens/)."""
 
@@ -39,17 +44,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
     actions = ["revoke_selected"]
     show_full_result_count = False
 
+    # Never deleted either: revoked tokens stay, so the audit trail's references hold.
     def has_view_permission(self, request, obj=None) -> bool:
         return can_administer(request.user)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # kept, revoked, so the audit trail's token references stay meaningful
 
     @admin.action(description="Revoke selected API tokens")
     def revoke_selected(self, request, queryset) -> None:

@@ -3,18 +3,8 @@ the audit log records them). Tasks and links are never edited here."""
 
 from django.contrib import admin
 
+from nhigov.admin import ReadOnlyAdmin
 from reviews.models import Attestation, Campaign, Delivery, Remediation
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Campaign)
