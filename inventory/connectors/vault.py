@@ -32,20 +32,10 @@ Decisions:
 * The token of an AppRole login is not revoked after the run: give the connector's role
   a short `token_ttl`.
 
-A least-privilege policy for the connector (adjust `secret/` to the KV v2 mounts; a KV v1
-mount needs `list` on `<mount>/*`; `auth/+/config` is optional and only yields the
-Kubernetes API host and the JWT issuer; tests/live/servers_vault.py runs this policy):
-
-    path "sys/auth"                                  { capabilities = ["read"] }
-    path "sys/policies/acl/*"                        { capabilities = ["read"] }
-    path "auth/+/role/"                              { capabilities = ["list"] }
-    path "auth/+/role/+"                             { capabilities = ["read"] }
-    path "auth/+/config"                             { capabilities = ["read"] }
-    path "auth/+/role/+/secret-id/"                  { capabilities = ["list"] }
-    path "auth/+/role/+/secret-id-accessor/lookup"   { capabilities = ["update"] }
-    path "auth/token/accessors/"                     { capabilities = ["list", "sudo"] }
-    path "auth/token/lookup-accessor"                { capabilities = ["update"] }
-    path "secret/metadata/*"                         { capabilities = ["read", "list"] }
+The least-privilege policy for the connector is LEAST_PRIVILEGE_POLICY below (adjust
+`secret/` to the KV v2 mounts; a KV v1 mount needs `list` on `<mount>/*`; `auth/+/config`
+is optional and only yields the Kubernetes API host and the JWT issuer). The demo's
+OpenBao and tests/live/servers_vault.py run it as it stands.
 """
 
 from __future__ import annotations
@@ -77,6 +67,20 @@ from inventory.connectors.vault_client import (
 from inventory.connectors.vault_kv import kv_version, read_kv
 from inventory.connectors.vault_policy import PolicyBook
 from inventory.connectors.vault_tokens import ACCESSORS_PATH, TokenReader
+
+# What the connector needs, and no more: its own reads, never a secret value.
+LEAST_PRIVILEGE_POLICY = """
+path "sys/auth"                                  { capabilities = ["read"] }
+path "sys/policies/acl/*"                        { capabilities = ["read"] }
+path "auth/+/role/"                              { capabilities = ["list"] }
+path "auth/+/role/+"                             { capabilities = ["read"] }
+path "auth/+/config"                             { capabilities = ["read"] }
+path "auth/+/role/+/secret-id/"                  { capabilities = ["list"] }
+path "auth/+/role/+/secret-id-accessor/lookup"   { capabilities = ["update"] }
+path "auth/token/accessors/"                     { capabilities = ["list", "sudo"] }
+path "auth/token/lookup-accessor"                { capabilities = ["update"] }
+path "secret/metadata/*"                         { capabilities = ["read", "list"] }
+"""
 
 
 def whoami(vault: Vault) -> dict:

@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from inventory.connectors.base import IdentityRecord
+from inventory.connectors.vault import LEAST_PRIVILEGE_POLICY
 from inventory.demo.live_files import (
     ServerError,
     ensure_dir,
@@ -42,19 +43,6 @@ SEED_VERSION = 2  # bump when the seed changes: the next run starts from empty s
 SEED_MAX_AGE = timedelta(days=90)
 BAO = Path(sys.executable).with_name("bao")
 ADMIN = "aif-admin"
-# inventory/connectors/vault.py's least-privilege policy, verbatim.
-CONNECTOR_POLICY = """
-path "sys/auth"                                  { capabilities = ["read"] }
-path "sys/policies/acl/*"                        { capabilities = ["read"] }
-path "auth/+/role/"                              { capabilities = ["list"] }
-path "auth/+/role/+"                             { capabilities = ["read"] }
-path "auth/+/config"                             { capabilities = ["read"] }
-path "auth/+/role/+/secret-id/"                  { capabilities = ["list"] }
-path "auth/+/role/+/secret-id-accessor/lookup"   { capabilities = ["update"] }
-path "auth/token/accessors/"                     { capabilities = ["list", "sudo"] }
-path "auth/token/lookup-accessor"                { capabilities = ["update"] }
-path "secret/metadata/*"                         { capabilities = ["read", "list"] }
-"""
 DISCOVERY_HINTS = {"team": "security", "technical_owner": "fatima.zahra@aifactory.example",
                    "purpose": "nhigov discovery: reads Vault metadata, never secret values",
                    "zone": "management", "environment": "production"}
@@ -148,7 +136,7 @@ def root_token_id(folder: Path) -> str:
 
 
 def _discovery_approle(client, folder: Path) -> None:
-    client.sys.create_or_update_acl_policy("nhigov-discovery", CONNECTOR_POLICY)
+    client.sys.create_or_update_acl_policy("nhigov-discovery", LEAST_PRIVILEGE_POLICY)
     client.sys.enable_auth_method("approle", path="nhigov",
                                   description="nhigov discovery login")
     approle = client.auth.approle
@@ -182,9 +170,9 @@ class Seeder:
         c.sys.enable_auth_method("kubernetes")
         c.auth.kubernetes.configure(
             kubernetes_host="https://kubernetes.gpu-cluster.aifactory.example:6443",
-            kubernetes_ca_cert=_ca_pem(), disable_local_ca_jwt=True)
+            kubernetes_ca_cert=throwaway_ca_pem(), disable_local_ca_jwt=True)
         c.sys.enable_auth_method("jwt")
-        c.auth.jwt.configure(jwt_validation_pubkeys=[_public_key_pem()],
+        c.auth.jwt.configure(jwt_validation_pubkeys=[throwaway_public_key_pem()],
                              bound_issuer="https://token.actions.githubusercontent.com")
         handlers = {"vault_approle": self.approle, "vault_token": self.token,
                     "vault_auth_role": self.auth_role, "secret": self.kv}
@@ -252,8 +240,9 @@ class Seeder:
                            custom_metadata=metadata(record))
 
 
-def _ca_pem() -> str:
-    """A throwaway CA certificate for the Kubernetes auth config (never used to verify)."""
+def throwaway_ca_pem(common_name: str = "gpu-cluster-ca", days: int = 1825) -> str:
+    """A throwaway self-signed CA certificate for a Kubernetes auth config (never used to
+    verify anything; its key is discarded)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -261,17 +250,18 @@ def _ca_pem() -> str:
     from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gpu-cluster-ca")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.now(UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now).not_valid_after(now + timedelta(days=1825))
+            .not_valid_before(now).not_valid_after(now + timedelta(days=days))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256()))
     return cert.public_bytes(Encoding.PEM).decode()
 
 
-def _public_key_pem() -> str:
+def throwaway_public_key_pem() -> str:
+    """A fresh EC public key (PEM) for a JWT auth config; its private key is discarded."""
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 

@@ -35,22 +35,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
+# The same API paths the demo's stand-in serves.
+from inventory.demo.live_k8s_server import COLLECTIONS, NAMESPACED, SINGLE_NAMESPACE
+
 RECORDED = Path(__file__).parent / "k8s_api"
 BEHAVIOURS = ("admin", "restricted", "page2-forbidden", "malformed-json", "malformed-record",
               "empty", "expire-once", "full-secrets")
-RBAC = "/apis/rbac.authorization.k8s.io/v1"
-# path prefix -> (recorded file, namespaced?)
-COLLECTIONS = {
-    "/api/v1/namespaces": ("namespaces", False),
-    "/api/v1/serviceaccounts": ("serviceaccounts", True),
-    "/api/v1/secrets": ("secrets", True),
-    f"{RBAC}/roles": ("roles", True),
-    f"{RBAC}/rolebindings": ("rolebindings", True),
-    f"{RBAC}/clusterroles": ("clusterroles", False),
-    f"{RBAC}/clusterrolebindings": ("clusterrolebindings", False),
-}
-NAMESPACED = re.compile(r"^(/api/v1|/apis/rbac\.authorization\.k8s\.io/v1)/namespaces/"
-                        r"([a-z0-9-]+)/([a-z]+)$")
 EXPIRED_MESSAGE = ("The provided continue parameter is too old to display a consistent list "
                    "result. You can start a new list without the continue parameter.")
 
@@ -203,7 +193,7 @@ class KubeApiServer:
     def answer(self, behaviour: str, path: str, query: dict, accept: str) -> tuple[int, object]:
         if path.rstrip("/") == "/version":
             return 200, self.data["version"]
-        single = re.match(r"^/api/v1/namespaces/([a-z0-9-]+)$", path)
+        single = SINGLE_NAMESPACE.match(path)
         if single:
             return self._namespace(behaviour, single.group(1))
         namespaced = NAMESPACED.match(path)

@@ -19,11 +19,14 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from inventory.connectors.vault import LEAST_PRIVILEGE_POLICY
+from inventory.demo.live_vault import throwaway_ca_pem, throwaway_public_key_pem
 
 BAO = Path(sys.executable).with_name("bao")
 
@@ -46,23 +49,13 @@ path "secret/data/payments/admin" { capabilities = ["deny"] }
 WRITE_POLICY = ('{"path": {"secret/data/deploy/*": {"capabilities": '
                 '["create", "update", "read"]}}}')
 ESCALATION_POLICY = 'path "sys/policies/acl/*" { capabilities = ["create", "update", "read"] }'
-# The least-privilege connector policy of inventory/connectors/vault.py's docstring,
-# split so a test can withhold the token-accessor part.
-CONNECTOR_POLICY = """
-path "sys/auth"                                  { capabilities = ["read"] }
-path "sys/policies/acl/*"                        { capabilities = ["read"] }
-path "auth/+/role/"                              { capabilities = ["list"] }
-path "auth/+/role/+"                             { capabilities = ["read"] }
-path "auth/+/config"                             { capabilities = ["read"] }
-path "auth/+/role/+/secret-id/"                  { capabilities = ["list"] }
-path "auth/+/role/+/secret-id-accessor/lookup"   { capabilities = ["update"] }
-path "secret/metadata/*"                         { capabilities = ["read", "list"] }
-path "legacy-kv/*"                               { capabilities = ["list"] }
-"""
-CONNECTOR_TOKENS_POLICY = """
-path "auth/token/accessors/"                     { capabilities = ["list", "sudo"] }
-path "auth/token/lookup-accessor"                { capabilities = ["update"] }
-"""
+# The connector's least-privilege policy, split so a test can withhold the token-accessor
+# part; the connector role also lists a KV v1 mount.
+CONNECTOR_TOKENS_POLICY = "\n".join(
+    line for line in LEAST_PRIVILEGE_POLICY.splitlines() if '"auth/token/' in line)
+CONNECTOR_POLICY = "\n".join(
+    [line for line in LEAST_PRIVILEGE_POLICY.splitlines() if '"auth/token/' not in line]
+    + ['path "legacy-kv/*"                               { capabilities = ["list"] }'])
 # Roles but no secret-id listing: reading AppRoles must then fail, not go half-blind.
 NO_SECRET_IDS_POLICY = """
 path "sys/auth"               { capabilities = ["read"] }
@@ -164,33 +157,6 @@ def vault_tls_server_fixture(tmp_path_factory) -> Iterator[VaultServer]:
         yield server
 
 
-def _ca_pem() -> str:
-    """A throwaway self-signed CA certificate for the Kubernetes auth config."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.hazmat.primitives.serialization import Encoding
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubernetes-test-ca")])
-    now = datetime.now(UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now).not_valid_after(now + timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    return cert.public_bytes(Encoding.PEM).decode()
-
-
-def _public_key_pem() -> str:
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-    key = ec.generate_private_key(ec.SECP256R1()).public_key()
-    return key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
-
-
 def _seed_policies(client) -> None:
     for name, text in (("admin-all", ADMIN_POLICY), ("payments-read", READ_POLICY),
                        ("deploy-write", WRITE_POLICY), ("policy-editor", ESCALATION_POLICY),
@@ -259,8 +225,10 @@ def _seed_tokens(client, seed: VaultSeed) -> None:
 
 def _seed_federation(client) -> None:
     client.sys.enable_auth_method("kubernetes")
-    client.auth.kubernetes.configure(kubernetes_host="https://kubernetes.test:6443",
-                                     kubernetes_ca_cert=_ca_pem(), disable_local_ca_jwt=True)
+    client.auth.kubernetes.configure(
+        kubernetes_host="https://kubernetes.test:6443",
+        kubernetes_ca_cert=throwaway_ca_pem("kubernetes-test-ca", days=1),
+        disable_local_ca_jwt=True)
     client.auth.kubernetes.create_role(
         "payments", bound_service_account_names=["payments-api"],
         bound_service_account_namespaces=["payments"], policies=["payments-read"], ttl="1h")
@@ -268,7 +236,7 @@ def _seed_federation(client) -> None:
         "anything", bound_service_account_names=["*"], bound_service_account_namespaces=["*"],
         policies=["admin-all"])
     client.sys.enable_auth_method("jwt")
-    client.auth.jwt.configure(jwt_validation_pubkeys=[_public_key_pem()],
+    client.auth.jwt.configure(jwt_validation_pubkeys=[throwaway_public_key_pem()],
                               bound_issuer="https://token.actions.githubusercontent.com")
     client.auth.jwt.create_role(
         "gha-deploy", role_type="jwt", user_claim="sub", allowed_redirect_uris=[],
